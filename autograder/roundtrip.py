@@ -1,0 +1,180 @@
+"""The instructor's round trip on the embedded sample submissions: release → submit → grade.
+
+    python autograder/roundtrip.py --root build/demo            # every assignment
+    python autograder/roundtrip.py --root build/demo -a 01_perceptron
+    python autograder/roundtrip.py release                      # regenerate release/ only
+
+For each assignment of source/ it runs nbgrader's ``generate_assignment`` in a course folder of
+its own, files three submissions per assignment —
+
+``reference``  the source notebook, solutions in place: full marks expected;
+``untouched``  the released notebook as a student receives it: 0 auto-graded points expected;
+``partial``    the released notebook with the cells named in ``samples/<assignment>/partial.py``
+               filled in: a score strictly between,
+
+— then ``autograde``, ``generate_feedback`` and ``export`` to CSV, and prints score/max per student
+and assignment. nbgrader must be on PATH (the Makefile puts the venv's bin/ first: nbgrader shells
+out to ``alembic``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "autograder" / "samples"
+STUDENTS = ("reference", "untouched", "partial")
+
+
+class RoundTripError(RuntimeError):
+    """An nbgrader step failed; the message names the step and the last lines of its log."""
+
+
+def assignments() -> list[str]:
+    return sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir() and p.name[:2].isdigit())
+
+
+def nbgrader(root: Path, *args: str) -> str:
+    """Run one nbgrader command in course folder ``root`` with the course's nbgrader_config.py."""
+    cmd = ["nbgrader", *args, f"--CourseDirectory.root={root}"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    log = done.stdout + done.stderr
+    if done.returncode != 0 or "[ERROR]" in log:
+        tail = "\n".join(log.strip().splitlines()[-15:])
+        raise RoundTripError(f"`{' '.join(args)}` failed (exit {done.returncode}):\n{tail}")
+    return log
+
+
+def prepare(root: Path) -> None:
+    """A fresh course folder whose source/ is the repository's (nothing else is shared)."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / "source").symlink_to(REPO / "source")
+
+
+def _load_sample(assignment: str) -> dict:
+    path = SAMPLES / assignment / "partial.py"
+    spec = importlib.util.spec_from_file_location(f"partial_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {"solved": list(getattr(module, "SOLVED", [])), "written": dict(getattr(module, "WRITTEN", {}))}
+
+
+def _grade_id(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def partial_notebook(released: dict, reference: dict, sample: dict) -> dict:
+    """The released notebook with some solution cells taken from the reference or written anew."""
+    solutions = {_grade_id(c): c["source"] for c in reference["cells"] if _grade_id(c)}
+    unknown = (set(sample["solved"]) | set(sample["written"])) - set(solutions)
+    if unknown:
+        raise RoundTripError(f"partial sample names cells that do not exist: {sorted(unknown)}")
+    notebook = json.loads(json.dumps(released))
+    for cell in notebook["cells"]:
+        grade_id = _grade_id(cell)
+        if grade_id in sample["solved"]:
+            cell["source"] = solutions[grade_id]
+        elif grade_id in sample["written"]:
+            cell["source"] = sample["written"][grade_id]
+    return notebook
+
+
+def submit(root: Path, assignment: str) -> None:
+    """File the three sample submissions under ``root/submitted/<student>/<assignment>/``."""
+    source, release = REPO / "source" / assignment, root / "release" / assignment
+    sample = _load_sample(assignment)
+    for student in STUDENTS:
+        target = root / "submitted" / student / assignment
+        shutil.copytree(source if student == "reference" else release, target)
+    for nb_path in sorted(release.glob("*.ipynb")):
+        released = json.loads(nb_path.read_text())
+        reference = json.loads((source / nb_path.name).read_text())
+        notebook = partial_notebook(released, reference, sample)
+        out = root / "submitted" / "partial" / assignment / nb_path.name
+        out.write_text(json.dumps(notebook, indent=1, ensure_ascii=False))
+
+
+def export_scores(root: Path) -> list[dict]:
+    """Rows of nbgrader's CSV export: assignment, student_id, score, max_score, ..."""
+    csv_path = root / "grades.csv"
+    nbgrader(root, "export", f"--to={csv_path}")
+    with open(csv_path, newline="") as f:
+        return [dict(row, score=float(row["score"]), max_score=float(row["max_score"]))
+                for row in csv.DictReader(f)]
+
+
+def run(root: Path, selected: list[str] | None = None, log=print) -> list[dict]:
+    """The whole round trip for ``selected`` assignments (all by default); returns the CSV rows."""
+    root = root.resolve()
+    prepare(root)
+    for assignment in selected or assignments():
+        log(f"[{assignment}] generate_assignment")
+        nbgrader(root, "generate_assignment", assignment, "--force")
+        submit(root, assignment)
+        log(f"[{assignment}] autograde {', '.join(STUDENTS)}")
+        nbgrader(root, "autograde", assignment, "--force")
+        nbgrader(root, "generate_feedback", assignment, "--force")
+    return export_scores(root)
+
+
+def generate_release(root: Path, target: Path = REPO / "release") -> Path:
+    """Generate every student version in course folder ``root`` and copy them into ``target``."""
+    root = root.resolve()
+    prepare(root)
+    for assignment in assignments():
+        nbgrader(root, "generate_assignment", assignment, "--force")
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(root / "release", target,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc"))
+    return target
+
+
+def score_table(rows: list[dict]) -> str:
+    """One line per assignment, one column per student: score/max."""
+    by_assignment: dict[str, dict[str, str]] = {}
+    for row in rows:
+        cell = f"{row['score']:g}/{row['max_score']:g}"
+        by_assignment.setdefault(row["assignment"], {})[row["student_id"]] = cell
+    header = f"{'assignment':<18}" + "".join(f"{s:>12}" for s in STUDENTS)
+    lines = [header, "-" * len(header)]
+    for assignment in sorted(by_assignment):
+        scores = by_assignment[assignment]
+        lines.append(f"{assignment:<18}" + "".join(f"{scores.get(s, '-'):>12}" for s in STUDENTS))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", nargs="?", choices=["demo", "release"], default="demo",
+                        help="demo: the whole round trip (default); release: regenerate release/")
+    parser.add_argument("--root", type=Path, default=REPO / "build" / "demo",
+                        help="course folder to create (deleted first)")
+    parser.add_argument("-a", "--assignment", action="append", choices=assignments(),
+                        help="only this assignment (repeatable)")
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "release":
+            print(f"release/ regenerated: {generate_release(args.root)}")
+            return 0
+        rows = run(args.root, args.assignment)
+    except RoundTripError as err:
+        print(f"round trip failed: {err}", file=sys.stderr)
+        return 1
+    print()
+    print(score_table(rows))
+    print(f"\nfeedback: {args.root / 'feedback'}    grades: {args.root / 'grades.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The training loop every PyTorch notebook shares: seeds, device, fit/evaluate, history.
+
+    set_seed(0)
+    history = fit(model, train_loader, val_loader, optimizer=opt, num_epochs=5)
+    plots.learning_curves(history)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """``prefer`` if given, else the first available of cuda, mps, cpu."""
+    if prefer:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class History:
+    """Per-epoch metrics; ``val_*`` stay empty when no validation loader is given."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+
+    @property
+    def num_epochs(self) -> int:
+        return len(self.train_loss)
+
+    def best_epoch(self) -> int:
+        """Index of the epoch with the lowest validation loss (training loss if no validation)."""
+        losses = self.val_loss or self.train_loss
+        return int(np.argmin(losses))
+
+
+def _batch_stats(outputs: torch.Tensor, targets: torch.Tensor) -> int:
+    return int((outputs.argmax(dim=1) == targets).sum())
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader, loss_fn=None, device=None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` over ``loader`` (eval mode, no gradients)."""
+    device = device or next(model.parameters()).device
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    was_training = model.training
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    for inputs, targets in loader:
+        inputs, targets = inputs.to(device), targets.to(device)
+        outputs = model(inputs)
+        total_loss += loss_fn(outputs, targets).item() * len(targets)
+        correct += _batch_stats(outputs, targets)
+        count += len(targets)
+    model.train(was_training)
+    return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def train_one_epoch(model, loader, optimizer, loss_fn, device, bar=None) -> tuple[float, float]:
+    """One pass over ``loader`` with parameter updates; returns mean loss and accuracy."""
+    model.train()
+    total_loss, correct, count = 0.0, 0, 0
+    for inputs, targets in loader:
+        inputs, targets = inputs.to(device), targets.to(device)
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = loss_fn(outputs, targets)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(targets)
+        correct += _batch_stats(outputs.detach(), targets)
+        count += len(targets)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{total_loss / count:.3f}", acc=f"{correct / count:.3f}")
+    return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def fit(model: nn.Module, train_loader, val_loader=None, *, optimizer, num_epochs: int,
+        loss_fn=None, device=None, progress: bool = True, on_epoch_end=None) -> History:
+    """Train for ``num_epochs`` and return the :class:`History`.
+
+    ``on_epoch_end(epoch, history)`` may return True to stop early (see early stopping in 05).
+    """
+    device = get_device(device) if not isinstance(device, torch.device) else device
+    model.to(device)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    history = History()
+    bar = tqdm(total=num_epochs * len(train_loader), desc="training", disable=not progress)
+    for epoch in range(num_epochs):
+        bar.set_description(f"epoch {epoch + 1}/{num_epochs}")
+        loss, acc = train_one_epoch(model, train_loader, optimizer, loss_fn, device, bar)
+        history.train_loss.append(loss)
+        history.train_acc.append(acc)
+        if val_loader is not None:
+            val_loss, val_acc = evaluate(model, val_loader, loss_fn, device)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+        if on_epoch_end is not None and on_epoch_end(epoch, history):
+            break
+    bar.close()
+    return history
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader, device=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, y_pred)`` as integer arrays over ``loader``, e.g. for a confusion matrix."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    true, pred = [], []
+    for inputs, targets in loader:
+        true.append(targets.numpy())
+        pred.append(model(inputs.to(device)).argmax(dim=1).cpu().numpy())
+    return np.concatenate(true), np.concatenate(pred)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (only those with ``requires_grad`` when ``trainable_only``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

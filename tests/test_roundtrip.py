@@ -1,0 +1,73 @@
+"""The nbgrader round trip of every assignment, and release/ kept in sync with source/."""
+
+import json
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "autograder"))
+import roundtrip  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    return root, roundtrip.run(root, log=lambda message: None)
+
+
+def scores(rows, assignment):
+    return {row["student_id"]: (row["score"], row["max_score"])
+            for row in rows if row["assignment"] == assignment}
+
+
+@pytest.mark.parametrize("assignment", roundtrip.assignments())
+def test_reference_full_untouched_zero_partial_between(graded, assignment):
+    _, rows = graded
+    by_student = scores(rows, assignment)
+    score, maximum = by_student["reference"]
+    assert maximum > 0 and score == maximum, f"reference scored {score}/{maximum}"
+    assert by_student["untouched"][0] == 0
+    assert 0 < by_student["partial"][0] < maximum
+
+
+def test_feedback_is_generated(graded):
+    root, _ = graded
+    for assignment in roundtrip.assignments():
+        for student in roundtrip.STUDENTS:
+            assert list((root / "feedback" / student / assignment).glob("*.html"))
+
+
+def _notebooks(folder):
+    return {p.relative_to(folder): p for p in folder.rglob("*") if p.is_file()}
+
+
+def test_release_is_in_sync_with_source(graded):
+    root, _ = graded
+    generated, committed = _notebooks(root / "release"), _notebooks(REPO / "release")
+    assert sorted(committed) == sorted(generated), "run `make release` and commit release/"
+    for name, path in generated.items():
+        if path.suffix == ".ipynb":
+            same = json.loads(path.read_text()) == json.loads(committed[name].read_text())
+        else:
+            same = path.read_bytes() == committed[name].read_bytes()
+        assert same, f"release/{name} is stale: run `make release` and commit it"
+
+
+def test_release_leaks_no_solutions_hidden_tests_or_litter():
+    for path in (REPO / "release").rglob("*"):
+        assert not any(part in {"__pycache__", ".ipynb_checkpoints"} for part in path.parts), path
+        assert path.suffix not in {".pyc", ".pt", ".pth"}, path
+        if path.suffix == ".ipynb":
+            text = path.read_text()
+            for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
+                assert marker not in text, f"{marker} in {path}"
+
+
+def test_partial_sample_naming_a_missing_cell_is_refused():
+    notebook = {"cells": [{"source": "", "metadata": {"nbgrader": {"grade_id": "a"}}}]}
+    with pytest.raises(roundtrip.RoundTripError, match="do not exist"):
+        roundtrip.partial_notebook(notebook, notebook, {"solved": ["b"], "written": {}})
