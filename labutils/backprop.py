@@ -1,0 +1,488 @@
+"""Topic 2, backpropagation: the reference implementation, in NumPy only.
+
+What the lectures teach, in the order they teach it:
+
+* activations and their derivatives (``sigmoid``, ``sigmoid_grad``, ...) and ``softmax``;
+* losses: the sum-of-squares error E = 1/2 sum ||d - y||^2 and the cross-entropy error;
+* the delta rule for a sigmoid network (``delta_rule``), written as in the lecture:
+  delta^(I) = (y - d) f'(b^(I)),  delta^(i) = (delta^(i+1) W^(i)^T) f'(b^(i)),
+  dE/dW^(i-1) = x^(i-1)^T delta^(i);
+* the same idea as layers with ``forward``/``backward`` (``Affine``, ``ReLU``, ``Sigmoid``,
+  ``Tanh``, ``SoftmaxWithLoss``) assembled into ``MultiLayerNet``;
+* a central-difference gradient checker that *returns* its error (``numerical_gradient``,
+  ``rel_error``, ``gradient_check``);
+* optimizers with one interface, ``update(params, grads)``, updating the arrays in place.
+
+Shapes: N is the batch size, D the number of input features, M the number of outputs of a
+layer, C the number of classes. Everything works in the dtype it is given; check gradients
+in float64.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labutils.perceptron import step  # topic 1's step function (1 where x > 0), re-exported
+
+# ---------------------------------------------------------------- activations (elementwise)
+
+
+def sigmoid(x):
+    """Logistic sigmoid 1 / (1 + exp(-x)), elementwise; never overflows.
+
+    exp is only ever taken of -|x| <= 0, so a logit of -1000 gives 0.0 without a warning.
+    """
+    x = np.asarray(x)
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def sigmoid_grad(x):
+    """Derivative of the sigmoid at the pre-activation x: s(x) (1 - s(x))."""
+    s = sigmoid(x)
+    return s * (1.0 - s)
+
+
+def tanh(x):
+    """Hyperbolic tangent, elementwise."""
+    return np.tanh(x)
+
+
+def tanh_grad(x):
+    """Derivative of tanh at the pre-activation x: 1 - tanh(x)^2."""
+    return 1.0 - np.tanh(x) ** 2
+
+
+def relu(x):
+    """Rectified linear unit max(0, x), elementwise."""
+    return np.maximum(x, 0)
+
+
+def relu_grad(x):
+    """Derivative of ReLU at x: 1.0 where x > 0, else 0.0 (0 at x = 0, as PyTorch uses)."""
+    return step(x).astype(float)  # ReLU's derivative is the step function of topic 1
+
+
+def softmax(x):
+    """Softmax over the last axis of x, shape (C,) or (N, C); never overflows.
+
+    Subtracting the row maximum leaves the result unchanged and keeps every exp(.) <= 1.
+    """
+    x = np.asarray(x)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# ---------------------------------------------------------------- losses
+
+
+def sum_squared_error(y, d):
+    """E = 1/2 sum (y - d)^2 over every entry, the batch included (no mean), as in the lecture.
+
+    y, d: outputs and targets of the same shape, e.g. (N, M). Returns a float.
+    """
+    return 0.5 * float(np.sum((np.asarray(y) - np.asarray(d)) ** 2))
+
+
+def _targets_as_probabilities(t, y):
+    """t as an array of y's shape: one-hot (or soft) targets as they are, labels one-hot encoded."""
+    t = np.asarray(t)
+    if t.shape == y.shape:
+        return t
+    return np.eye(y.shape[-1], dtype=y.dtype)[t]
+
+
+def cross_entropy_error(y, t):
+    """Mean over the batch of -sum_c t_c log y_c.
+
+    y: probabilities, shape (N, C) or (C,). t: one-hot of y's shape, or integer labels (N,)
+    (a scalar label for y of shape (C,)). A probability of exactly 0 is floored at the smallest
+    positive float, so log(0) gives a large finite loss instead of inf and nan.
+    """
+    y = np.asarray(y)
+    t = _targets_as_probabilities(t, y)
+    batch_size = y.shape[0] if y.ndim == 2 else 1
+    log_y = np.log(np.maximum(y, np.finfo(y.dtype).tiny))
+    return -float(np.sum(t * log_y)) / batch_size
+
+
+# ---------------------------------------------------------------- gradient checking
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Central-difference gradient (f(x + h e_i) - f(x - h e_i)) / 2h of a scalar f at x.
+
+    f is called as f(x). x (any shape, any strides, a view included) is perturbed in place
+    one entry at a time and restored exactly; returns an array of x's shape.
+    Use float64: with h = 1e-5 in float32 the rounding of f alone is off by ~1e-2.
+    """
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"x must be a float array (float64 for checking), got {x.dtype}")
+    grad = np.zeros(x.shape, dtype=x.dtype)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        try:
+            x[index] = original + h
+            f_plus = f(x)
+            x[index] = original - h
+            f_minus = f(x)
+        finally:
+            x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def _relative_errors(a, b):
+    """|a - b| / max(1e-8, |a| + |b|), elementwise; the floor keeps 0 vs 0 at 0."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+
+
+def rel_error(a, b):
+    """Largest elementwise relative error between a and b, as a float."""
+    return float(np.max(_relative_errors(a, b)))
+
+
+@dataclass
+class GradCheck:
+    """Result of ``gradient_check``: the worst entry and where it is."""
+
+    max_rel_error: float
+    worst_index: tuple
+    numeric: float
+    analytic: float
+
+    def __str__(self):
+        return (f"max relative error {self.max_rel_error:.3e} at index {self.worst_index}: "
+                f"numeric {self.numeric:.10g}, analytic {self.analytic:.10g}")
+
+
+def gradient_check(f, x, analytic, h=1e-5):
+    """Compare an analytic gradient of f at x (same shape as x) with ``numerical_gradient``.
+
+    Returns a ``GradCheck``; never prints, so a test can assert on ``max_rel_error``.
+    """
+    numeric = numerical_gradient(f, x, h)
+    errors = _relative_errors(numeric, analytic)
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))
+    return GradCheck(float(errors[worst]), worst, float(numeric[worst]),
+                     float(np.asarray(analytic)[worst]))
+
+
+# ---------------------------------------------------------------- the delta rule (lecture 000)
+
+
+@dataclass
+class DeltaRuleGrads:
+    """What ``delta_rule`` returns, for a network of I layers (I = len(weights)).
+
+    y: output x^(I), (N, M_I). deltas[i] = delta^(i+1) = dE/db^(i+1), (N, M_{i+1}).
+    dW[i] = dE/dW^(i), the shape of weights[i]; db[i] = dE/dbias^(i), the shape of biases[i].
+    """
+
+    y: np.ndarray
+    deltas: list
+    dW: list
+    db: list
+
+
+def delta_rule(x, d, weights, biases):
+    """Backpropagation by the delta rule of lecture 000: a sigmoid network and E = SSE.
+
+    Layer 0 is the input x^(0) = x. weights[i] is the lecture's W^(i), which joins layer i to
+    layer i + 1, stored transposed as (M_i, M_{i+1}) so that a batch of rows can go through it:
+      b^(i+1) = x^(i) W^(i) + bias^(i)  (the internal state),  x^(i+1) = f(b^(i+1)),  y = x^(I),
+    with f the sigmoid and E = 1/2 sum_m ||d_m - y_m||^2 summed over the batch (so are the
+    gradients, as the lecture's update sums dE_m/dw over the M samples). Then
+      delta^(I) = (y - d) * f'(b^(I))
+      delta^(i) = (delta^(i+1) W^(i)^T) * f'(b^(i))
+      dE/dW^(i-1) = x^(i-1)^T delta^(i),  dE/dbias^(i-1) = delta^(i) summed over the batch.
+
+    x: (N, M_0); d: (N, M_I); weights[i]: (M_i, M_{i+1}); biases[i]: (M_{i+1},).
+    """
+    xs, bs = [np.asarray(x)], []  # xs[i] = x^(i), bs[i] = b^(i+1)
+    for W, bias in zip(weights, biases):
+        bs.append(xs[-1] @ W + bias)
+        xs.append(sigmoid(bs[-1]))
+    y = xs.pop()
+    deltas = [(y - d) * sigmoid_grad(bs[-1])]
+    for i in reversed(range(len(weights) - 1)):  # deltas[i] = delta^(i+1), last hidden first
+        deltas.insert(0, (deltas[0] @ weights[i + 1].T) * sigmoid_grad(bs[i]))
+    dW = [x_prev.T @ delta for x_prev, delta in zip(xs, deltas)]
+    return DeltaRuleGrads(y, deltas, dW, [delta.sum(axis=0) for delta in deltas])
+
+
+# ---------------------------------------------------------------- layers
+
+
+class Affine:
+    """out = x W + b.
+
+    W: (D, M), b: (M,), kept by reference so an optimizer's in-place update reaches the layer.
+    forward x: (N, D) or (N, d1, d2, ...) with d1*d2*... = D, e.g. (N, C, H, W).
+    backward sets dW (D, M) and db (M,), returns dx in x's original shape.
+    """
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.x = self.x_shape = self.dW = self.db = None
+
+    def forward(self, x):
+        """x: (N, ...) -> out: (N, M)."""
+        self.x_shape = x.shape
+        self.x = x.reshape(x.shape[0], -1)
+        return self.x @ self.W + self.b
+
+    def backward(self, dout):
+        """dout: (N, M) -> dx: the shape forward was given."""
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return (dout @ self.W.T).reshape(self.x_shape)
+
+
+class ReLU:
+    """out = max(0, x), any shape; backward passes dout where x > 0."""
+
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        """x: any shape -> out: same shape."""
+        self.mask = x > 0
+        return np.where(self.mask, x, 0)
+
+    def backward(self, dout):
+        """dout: forward's shape -> dx: same shape (a new array; dout is left alone)."""
+        return np.where(self.mask, dout, 0)
+
+
+class Sigmoid:
+    """out = sigmoid(x), any shape; backward uses the cached output: dx = dout out (1 - out)."""
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        """x: any shape -> out: same shape."""
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout):
+        """dout: forward's shape -> dx: same shape."""
+        return dout * self.out * (1.0 - self.out)
+
+
+class Tanh:
+    """out = tanh(x), any shape; backward uses the cached output: dx = dout (1 - out^2)."""
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        """x: any shape -> out: same shape."""
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        """dout: forward's shape -> dx: same shape."""
+        return dout * (1.0 - self.out ** 2)
+
+
+class SoftmaxWithLoss:
+    """Softmax followed by the cross-entropy error, mean over the batch.
+
+    Together their gradient is simply (softmax(x) - t) / N, which is why they form one layer.
+    """
+
+    def __init__(self):
+        self.y = self.t = self.loss = None
+
+    def forward(self, x, t):
+        """x: scores (N, C) or (C,); t: integer labels (N,) or one-hot (N, C) -> scalar loss."""
+        self.y = softmax(x)
+        self.t = _targets_as_probabilities(t, self.y)
+        self.loss = cross_entropy_error(self.y, self.t)
+        return self.loss
+
+    def backward(self, dout=1.0):
+        """dout: scalar dL/dloss -> dx: x's shape."""
+        batch_size = self.y.shape[0] if self.y.ndim == 2 else 1
+        return dout * (self.y - self.t) / batch_size
+
+
+# ---------------------------------------------------------------- a network of those layers
+
+ACTIVATION_LAYERS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+
+
+def init_std(weight_init_std, fan_in):
+    """Standard deviation of the initial weights of a layer with fan_in inputs.
+
+    "he": sqrt(2 / fan_in) (for ReLU); "xavier": sqrt(1 / fan_in) (for sigmoid, tanh);
+    a number: that number.
+    """
+    if weight_init_std == "he":
+        return np.sqrt(2.0 / fan_in)
+    if weight_init_std == "xavier":
+        return np.sqrt(1.0 / fan_in)
+    return float(weight_init_std)
+
+
+class MultiLayerNet:
+    """Affine -> activation -> ... -> Affine -> SoftmaxWithLoss.
+
+    params: {'W1': (input_size, hidden_sizes[0]), 'b1': (hidden_sizes[0],), ...,
+    'WL': (hidden_sizes[-1], output_size), 'bL': (output_size,)}, float64, shared by reference
+    with the layers so that ``optimizer.update(net.params, grads)`` trains the network.
+    """
+
+    def __init__(self, input_size, hidden_sizes, output_size, activation="relu",
+                 weight_init_std="he", seed=0):
+        if activation not in ACTIVATION_LAYERS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATION_LAYERS)}, "
+                             f"got {activation!r}")
+        rng = np.random.default_rng(seed)
+        sizes = [input_size, *hidden_sizes, output_size]
+        self.params, self.layers = {}, []
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+            std = init_std(weight_init_std, fan_in)
+            self.params[f"W{i}"] = std * rng.standard_normal((fan_in, fan_out))
+            self.params[f"b{i}"] = np.zeros(fan_out)
+            self.layers.append(Affine(self.params[f"W{i}"], self.params[f"b{i}"]))
+            self.layers.append(ACTIVATION_LAYERS[activation]())
+        self.layers.pop()  # the last Affine feeds the softmax, not an activation
+        self.last_layer = SoftmaxWithLoss()
+
+    def predict(self, x):
+        """x: (N, input_size) or (N, C, H, W) with C*H*W = input_size -> scores (N, output_size)."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, t):
+        """Cross-entropy loss for labels t (N,) or one-hot t (N, output_size); a float."""
+        return self.last_layer.forward(self.predict(x), t)
+
+    def accuracy(self, x, t):
+        """Fraction of the N samples whose highest score is the true class; t as in ``loss``."""
+        t = np.asarray(t)
+        labels = t.argmax(axis=1) if t.ndim == 2 else t
+        return float(np.mean(self.predict(x).argmax(axis=1) == labels))
+
+    def gradient(self, x, t):
+        """Gradients of ``loss`` by backpropagation: a dict with the keys and shapes of params."""
+        self.loss(x, t)
+        dout = self.last_layer.backward(1.0)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        affines = [layer for layer in self.layers if isinstance(layer, Affine)]
+        grads = {}
+        for i, layer in enumerate(affines, start=1):
+            grads[f"W{i}"], grads[f"b{i}"] = layer.dW, layer.db
+        return grads
+
+    def numerical_gradient(self, x, t, h=1e-5):
+        """The same dict as ``gradient``, by central differences (slow; for checking only)."""
+        return {key: numerical_gradient(lambda _: self.loss(x, t), param, h)
+                for key, param in self.params.items()}
+
+    def weight_grad_norms(self, x, t):
+        """[||dL/dW1||, ||dL/dW2||, ...], input layer first: shows vanishing gradients."""
+        grads = self.gradient(x, t)
+        return [float(np.linalg.norm(grads[f"W{i}"])) for i in range(1, len(grads) // 2 + 1)]
+
+
+# ---------------------------------------------------------------- optimizers
+# One interface, update(params, grads): params and grads are dicts of arrays with the same keys
+# and shapes; every array of params is updated in place (the layers hold the same arrays), and
+# any state is kept per key. The formulas are torch.optim's; the docstrings note differences.
+
+
+class SGD:
+    """p <- p - lr g. Same as torch.optim.SGD(lr=lr)."""
+
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def update(self, params, grads):
+        for key in params:
+            params[key] -= self.lr * grads[key]
+
+
+class Momentum:
+    """v <- momentum v - lr g; p <- p + v (v starts at 0).
+
+    torch.optim.SGD(lr, momentum) keeps u <- momentum u + g and does p <- p - lr u: with a
+    constant lr, v = -lr u, so the steps are identical; they differ only if lr changes midway.
+    """
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr, self.momentum, self.v = lr, momentum, {}
+
+    def update(self, params, grads):
+        for key in params:
+            v = self.v.setdefault(key, np.zeros_like(params[key]))
+            v *= self.momentum
+            v -= self.lr * grads[key]
+            params[key] += v
+
+
+class AdaGrad:
+    """h <- h + g^2; p <- p - lr g / (sqrt(h) + eps).
+
+    Same as torch.optim.Adagrad(lr, eps=eps), eps added outside the square root; torch's
+    default eps is 1e-10, this default (1e-7) is the textbook's.
+    """
+
+    def __init__(self, lr=0.01, eps=1e-7):
+        self.lr, self.eps, self.h = lr, eps, {}
+
+    def update(self, params, grads):
+        for key in params:
+            h = self.h.setdefault(key, np.zeros_like(params[key]))
+            h += grads[key] ** 2
+            params[key] -= self.lr * grads[key] / (np.sqrt(h) + self.eps)
+
+
+class RMSProp:
+    """h <- decay_rate h + (1 - decay_rate) g^2; p <- p - lr g / (sqrt(h) + eps).
+
+    Same as torch.optim.RMSprop(lr, alpha=decay_rate, eps=eps); torch's default eps is 1e-8,
+    this default (1e-7) is the textbook's.
+    """
+
+    def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-7):
+        self.lr, self.decay_rate, self.eps, self.h = lr, decay_rate, eps, {}
+
+    def update(self, params, grads):
+        for key in params:
+            h = self.h.setdefault(key, np.zeros_like(params[key]))
+            h *= self.decay_rate
+            h += (1.0 - self.decay_rate) * grads[key] ** 2
+            params[key] -= self.lr * grads[key] / (np.sqrt(h) + self.eps)
+
+
+class Adam:
+    """Adam with bias correction, the same as torch.optim.Adam(lr, betas=(beta1, beta2), eps).
+
+    m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g^2  (both start at 0)
+    p <- p - lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t)
+    Without the correction the first steps would be ~(1 - beta1) lr; with it the first is ~lr.
+    """
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.t, self.m, self.v = 0, {}, {}
+
+    def update(self, params, grads):
+        self.t += 1
+        for key in params:
+            m = self.m.setdefault(key, np.zeros_like(params[key]))
+            v = self.v.setdefault(key, np.zeros_like(params[key]))
+            m *= self.beta1
+            m += (1.0 - self.beta1) * grads[key]
+            v *= self.beta2
+            v += (1.0 - self.beta2) * grads[key] ** 2
+            m_hat = m / (1.0 - self.beta1 ** self.t)
+            v_hat = v / (1.0 - self.beta2 ** self.t)
+            params[key] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
