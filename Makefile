@@ -9,7 +9,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 STAMP := $(VENV)/.installed
 # Headless runs (tests, grading) draw widgets as static figures; tests run in fast mode.
-HEADLESS := LABUTILS_HEADLESS=1 MPLBACKEND=agg
+HEADLESS := LABUTILS_HEADLESS=1
 FAST := LABUTILS_FAST=1
 PYTEST_ARGS ?=
 
