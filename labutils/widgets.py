@@ -28,16 +28,15 @@ def interactive_or_static(draw, **controls):
     """Show ``ipywidgets.interactive(draw, **controls)``, or call ``draw`` once with the values.
 
     ``controls`` maps each argument of ``draw`` to an ipywidgets control; the static call uses
-    each control's current ``value``. Returns the widget, or None when drawn statically.
+    each control's current ``value``. Shows its result itself and returns None, so a cell that
+    ends with the call does not show the widget a second time.
     """
     if not frontend_attached():
         draw(**{name: control.value for name, control in controls.items()})
-        return None
+        return
     import ipywidgets as widgets
     from IPython.display import display
-    widget = widgets.interactive(draw, **controls)
-    display(widget)
-    return widget
+    display(widgets.interactive(draw, **controls))
 
 
 def _slider(value: float, low: float, high: float, step: float, label: str):
@@ -69,4 +68,41 @@ def gate_explorer(gate: str = "AND", w1: float = 0.0, w2: float = 0.0, b: float 
         w1=_slider(w1, -2, 2, 0.1, "w1"),
         w2=_slider(w2, -2, 2, 0.1, "w2"),
         b=_slider(b, -2, 2, 0.1, "b"),
+    )
+
+
+def optimizer_race(lr: float = 0.3, steps: int = 30,
+                   names=("SGD", "Momentum", "AdaGrad", "RMSProp", "Adam")):
+    """Race the optimizers of topic 2 on f(x, y) = x²/20 + y² at one shared learning rate.
+
+    A log slider sets the rate, a slider the number of steps, checkboxes pick the racers. Left:
+    the paths from (-7, 2) over the contour lines; right: f after each step (log scale).
+    Defined for course/02_backprop.ipynb.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from labutils.backprop import OPTIMIZERS, optimizer_paths, plot_optimizer_paths, valley
+
+    def draw(lr, steps, **racing):
+        paths = optimizer_paths(lr=lr, names=[name for name, on in racing.items() if on],
+                                steps=steps)
+        fig, (ax_path, ax_f) = plt.subplots(1, 2, figsize=(11, 3.8))
+        plot_optimizer_paths(ax_path, paths, title=f"lr = {lr:.3g}, {steps} steps")
+        for name, path in paths.items():
+            ax_f.semilogy(valley(*path.T), color=f"C{list(OPTIMIZERS).index(name)}", label=name)
+        ax_f.set(xlabel="step", ylabel="f(x, y)", title="who gets lowest first")
+        ax_f.grid(alpha=0.3)
+        if paths:
+            ax_f.legend()
+        fig.tight_layout()
+        plt.show()
+
+    return interactive_or_static(
+        draw,
+        lr=widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0.3, step=0.05, description="lr",
+                                  continuous_update=False, readout_format=".3g"),
+        steps=widgets.IntSlider(value=steps, min=1, max=100, description="steps",
+                                continuous_update=False),
+        **{name: widgets.Checkbox(value=name in names, description=name) for name in OPTIMIZERS},
     )

@@ -10,7 +10,8 @@ set -euo pipefail
 
 VENV="${1:-.venv}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-APT_PACKAGES=(chromium fonts-dejavu-core)
+# fonts-ipafont-gothic: the Japanese terms of the notebooks render as glyphs, not boxes, in screenshots
+APT_PACKAGES=(chromium fonts-dejavu-core fonts-ipafont-gothic)
 
 log() { printf '[install_browser] %s\n' "$*"; }
 
