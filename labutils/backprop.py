@@ -467,7 +467,8 @@ class Adam:
 
     m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g^2  (both start at 0)
     p <- p - lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t)
-    Without the correction the first steps would be ~(1 - beta1) lr; with it the first is ~lr.
+    Without the correction the first step would be lr (1 - beta1) / sqrt(1 - beta2) (about
+    3.16 lr for the defaults); with it the first step is ~lr in every coordinate.
     """
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -486,3 +487,66 @@ class Adam:
             m_hat = m / (1.0 - self.beta1 ** self.t)
             v_hat = v / (1.0 - self.beta2 ** self.t)
             params[key] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+# ---------------------------------------------------------------- optimizers on a 2-D valley
+# f(x, y) = x^2 / 20 + y^2 is twenty times steeper across the valley (y) than along it (x): the
+# textbook picture of why plain SGD zigzags and the adaptive methods do not.
+
+OPTIMIZERS = {"SGD": SGD, "Momentum": Momentum, "AdaGrad": AdaGrad, "RMSProp": RMSProp,
+              "Adam": Adam}
+# Learning rates at which each optimizer's path on the valley is easy to read (the textbook's
+# figure uses the same rates for SGD, Momentum, AdaGrad and Adam).
+PATH_LRS = {"SGD": 0.95, "Momentum": 0.1, "AdaGrad": 1.5, "RMSProp": 0.15, "Adam": 0.3}
+PATH_START = (-7.0, 2.0)
+
+
+def valley(x, y):
+    """f(x, y) = x^2 / 20 + y^2, elementwise; its minimum is f(0, 0) = 0."""
+    return x ** 2 / 20.0 + y ** 2
+
+
+def valley_grad(x, y):
+    """The gradient (df/dx, df/dy) = (x / 10, 2 y) of ``valley`` at one point, shape (2,)."""
+    return np.array([x / 10.0, 2.0 * y])
+
+
+def optimizer_path(optimizer, start=PATH_START, steps=30, grad=valley_grad):
+    """The points an optimizer visits while it minimizes a function of (x, y).
+
+    optimizer: any object of this module's interface, ``update(params, grads)``.
+    grad(x, y) -> array (2,). Returns an array (steps + 1, 2): the start, then one row a step.
+    """
+    point = np.array(start, dtype=float)
+    params, path = {"xy": point}, [point.copy()]
+    for _ in range(steps):
+        optimizer.update(params, {"xy": grad(*point)})
+        path.append(point.copy())
+    return np.array(path)
+
+
+def optimizer_paths(lr=None, names=tuple(OPTIMIZERS), start=PATH_START, steps=30):
+    """{name: optimizer_path(...)} for the optimizers ``names`` on ``valley``.
+
+    lr: None gives each optimizer its rate from ``PATH_LRS``; a number races them all at it.
+    The other hyperparameters are each class's defaults.
+    """
+    return {name: optimizer_path(OPTIMIZERS[name](lr=PATH_LRS[name] if lr is None else lr),
+                                 start, steps)
+            for name in names}
+
+
+def plot_optimizer_paths(ax, paths, title=None, levels=(0.1, 0.3, 1, 2, 4, 8, 16, 32)):
+    """Contour lines of ``valley`` and each path of ``paths`` ({name: (steps + 1, 2)}) on ax.
+
+    ax is a matplotlib Axes (this module imports no plotting library); returns it. Each
+    optimizer keeps one colour in every figure; the cross marks the minimum.
+    """
+    X, Y = np.meshgrid(np.linspace(-10, 10, 201), np.linspace(-5, 5, 101))
+    ax.contour(X, Y, valley(X, Y), levels=list(levels), colors="0.7", linewidths=0.8)
+    for name, path in paths.items():
+        colour = f"C{list(OPTIMIZERS).index(name)}" if name in OPTIMIZERS else None
+        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1.2, color=colour, label=name)
+    ax.plot(0, 0, "k+", ms=12, mew=2)
+    ax.set(xlim=(-10, 10), ylim=(-5, 5), xlabel="x", ylabel="y", title=title)
+    return ax

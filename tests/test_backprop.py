@@ -435,3 +435,70 @@ def test_backprop_module_uses_numpy_only():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom)}
     assert imported <= {"dataclasses", "numpy", "labutils"}, imported
+
+# ---------------------------------------------------------------- optimizer paths on the valley
+
+
+def test_valley_grad_matches_central_differences():
+    point = np.array([-7.0, 2.0])
+    numeric = bp.numerical_gradient(lambda p: bp.valley(*p), point)
+    np.testing.assert_allclose(bp.valley_grad(*point), numeric, rtol=1e-8)
+    assert bp.valley(0.0, 0.0) == 0.0
+
+
+def test_sgd_path_is_the_manual_gradient_descent():
+    lr, steps = 0.3, 12
+    path = bp.optimizer_path(bp.SGD(lr=lr), start=(-7.0, 2.0), steps=steps)
+    expected = [np.array([-7.0, 2.0])]
+    for _ in range(steps):
+        x, y = expected[-1]
+        expected.append(np.array([x - lr * x / 10.0, y - lr * 2.0 * y]))
+    assert path.shape == (steps + 1, 2)
+    np.testing.assert_allclose(path, expected, rtol=1e-14, atol=0)
+
+
+def test_adam_path_first_step_is_lr_in_each_coordinate():
+    """The gradient at (-7, 2) is (-0.7, 4): bias-corrected Adam moves both by lr, downhill."""
+    path = bp.optimizer_path(bp.Adam(lr=0.3), steps=1)
+    np.testing.assert_allclose(path[1] - path[0], [0.3, -0.3], rtol=1e-6)
+
+
+def test_optimizer_paths_use_their_rates_or_one_shared_rate():
+    default = bp.optimizer_paths(steps=5)
+    assert list(default) == list(bp.OPTIMIZERS) == list(bp.PATH_LRS)
+    for name, path in default.items():
+        alone = bp.optimizer_path(bp.OPTIMIZERS[name](lr=bp.PATH_LRS[name]), steps=5)
+        np.testing.assert_array_equal(path, alone)
+        np.testing.assert_array_equal(path[0], bp.PATH_START)
+    shared = bp.optimizer_paths(lr=0.05, names=["SGD", "Adam"], steps=5)
+    assert list(shared) == ["SGD", "Adam"]
+    np.testing.assert_array_equal(shared["SGD"], bp.optimizer_path(bp.SGD(lr=0.05), steps=5))
+
+
+def test_every_optimizer_descends_the_valley_at_its_rate():
+    start = bp.valley(*bp.PATH_START)
+    for name, path in bp.optimizer_paths(steps=30).items():
+        assert bp.valley(*path[-1]) < 0.05 * start, name
+
+
+def test_plot_optimizer_paths_draws_one_line_per_path():
+    import matplotlib.pyplot as plt
+    _, ax = plt.subplots()
+    paths = bp.optimizer_paths(names=["SGD", "Momentum"], steps=4)
+    assert bp.plot_optimizer_paths(ax, paths, title="two") is ax
+    labelled = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in labelled] == ["SGD", "Momentum"]
+    np.testing.assert_array_equal(labelled[0].get_xydata(), paths["SGD"])
+    assert ax.get_title() == "two" and ax.collections  # the contour lines
+
+
+def test_optimizer_race_draws_a_static_figure(monkeypatch):
+    import matplotlib.pyplot as plt
+    from labutils import widgets
+    monkeypatch.setenv(widgets.HEADLESS_ENV, "1")
+    monkeypatch.setattr(plt, "show", lambda: None)  # keep the figure open to inspect it
+    assert widgets.optimizer_race(lr=0.1, steps=7, names=("SGD", "Adam")) is None
+    ax_path, ax_f = plt.gcf().axes
+    assert ax_path.get_title() == "lr = 0.1, 7 steps"
+    assert [line.get_label() for line in ax_f.get_lines()] == ["SGD", "Adam"]
+    assert len(ax_f.get_lines()[0].get_xdata()) == 8
