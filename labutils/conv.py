@@ -1,0 +1,462 @@
+"""Topic 3, convolution (畳み込み) and pooling (プーリング) by im2col/col2im, in NumPy only.
+
+What the lecture builds, in order:
+
+* ``conv_output_size``: OH = (H + 2*pad - FH) // stride + 1, refusing sizes that do not fit;
+* ``conv_forward_naive`` / ``conv_backward_naive`` / ``max_pool_forward_naive``: the definitions
+  as plain loops, slow on purpose, kept to read and to test the fast layers against;
+* ``im2col``: every filter-sized patch of the input becomes one row of a matrix, so that the
+  whole convolution is one matrix product; ``col2im`` is its adjoint and sums patch gradients
+  back onto the image;
+* the layers ``Convolution``, ``MaxPooling`` and ``AveragePooling`` with the same
+  ``forward``/``backward`` contract as ``labutils.backprop`` (gradients kept as ``dW``, ``db``);
+* ``SimpleConvNet``: Conv - ReLU - Pool - Affine - ReLU - Affine - SoftmaxWithLoss (seed 001).
+
+Shapes: N batch, C input channels, H x W input size, FN filters of FH x FW, OH x OW output size.
+Images are (N, C, H, W) and filters (FN, C, FH, FW), as in PyTorch. Every layer works in the
+dtype it is given: train in float32 (about twice as fast), check gradients in float64.
+Convolution here is cross-correlation (the filter is not flipped), as in
+``torch.nn.functional.conv2d``.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from labutils.backprop import Affine, ReLU, SoftmaxWithLoss, init_std
+
+# ---------------------------------------------------------------- sizes
+
+
+def conv_output_size(input_size, filter_size, stride=1, pad=0):
+    """Output length of a filter sliding over one axis: (input + 2*pad - filter) // stride + 1.
+
+    Returns an int. Raises ValueError, naming the numbers, when the filter does not fit the
+    padded input or does not land exactly on its last position (PyTorch would silently drop
+    the leftover rows; here a size that does not fit is treated as a mistake).
+    """
+    if stride < 1 or pad < 0 or filter_size < 1:
+        raise ValueError(f"need stride >= 1, pad >= 0, filter >= 1; got stride={stride}, "
+                         f"pad={pad}, filter={filter_size}")
+    padded = input_size + 2 * pad
+    if filter_size > padded:
+        raise ValueError(f"filter {filter_size} is larger than the padded input "
+                         f"{input_size} + 2*{pad} = {padded}")
+    if (padded - filter_size) % stride:
+        raise ValueError(f"input {input_size} + 2*pad {pad} - filter {filter_size} = "
+                         f"{padded - filter_size} is not divisible by stride {stride}")
+    return (padded - filter_size) // stride + 1
+
+
+def _output_hw(x_shape, fh, fw, stride, pad):
+    """(OH, OW) of an (N, C, H, W) input."""
+    return (conv_output_size(x_shape[2], fh, stride, pad),
+            conv_output_size(x_shape[3], fw, stride, pad))
+
+
+# ---------------------------------------------------------------- the definitions, as loops
+
+
+def _pad(x, pad, value=0.0):
+    """x (N, C, H, W) framed by `pad` rows and columns of `value`; x itself when pad == 0."""
+    if pad == 0:
+        return x
+    N, C, H, W = x.shape
+    padded = np.full((N, C, H + 2 * pad, W + 2 * pad), value, dtype=x.dtype)
+    padded[:, :, pad:pad + H, pad:pad + W] = x
+    return padded
+
+
+def conv_forward_naive(x, W, b, stride=1, pad=0):
+    """Convolution by its definition, one output number at a time (slow; for teaching).
+
+    out[n, f, i, j] = sum over c, p, q of x_pad[n, c, i*stride + p, j*stride + q] W[f, c, p, q]
+                      + b[f]
+    x: (N, C, H, W), W: (FN, C, FH, FW), b: (FN,) -> out: (N, FN, OH, OW).
+    """
+    FN, _, FH, FW = W.shape
+    OH, OW = _output_hw(x.shape, FH, FW, stride, pad)
+    x_pad = _pad(x, pad)
+    out = np.zeros((x.shape[0], FN, OH, OW), dtype=np.result_type(x, W))
+    for n in range(x.shape[0]):
+        for f in range(FN):
+            for i in range(OH):
+                for j in range(OW):
+                    patch = x_pad[n, :, i * stride:i * stride + FH, j * stride:j * stride + FW]
+                    out[n, f, i, j] = np.sum(patch * W[f]) + b[f]
+    return out
+
+
+def conv_backward_naive(dout, x, W, stride=1, pad=0):
+    """Gradients of ``conv_forward_naive`` by the same loops: each output number sends
+    dout * W back to its patch of x and dout * patch to W (slow; for teaching).
+
+    dout: (N, FN, OH, OW), x: (N, C, H, W), W: (FN, C, FH, FW) -> (dx, dW, db) shaped like
+    x, W and (FN,).
+    """
+    FN, _, FH, FW = W.shape
+    N, _, H, W_in = x.shape
+    x_pad = _pad(x, pad)
+    dx_pad, dW = np.zeros_like(x_pad), np.zeros_like(W)
+    for n in range(N):
+        for f in range(FN):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    rows = slice(i * stride, i * stride + FH)
+                    cols = slice(j * stride, j * stride + FW)
+                    dx_pad[n, :, rows, cols] += dout[n, f, i, j] * W[f]
+                    dW[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
+    return dx_pad[:, :, pad:pad + H, pad:pad + W_in], dW, dout.sum(axis=(0, 2, 3))
+
+
+def max_pool_forward_naive(x, pool_h, pool_w, stride=None, pad=0):
+    """Max pooling by its definition, one window at a time (slow; for teaching).
+
+    x: (N, C, H, W) -> out: (N, C, OH, OW); padding counts as -inf, as in PyTorch.
+    """
+    stride = _pool_stride(pool_h, pool_w, stride)
+    OH, OW = _output_hw(x.shape, pool_h, pool_w, stride, pad)
+    x_pad = _pad(x, pad, -np.inf)
+    out = np.zeros(x.shape[:2] + (OH, OW), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(OH):
+                for j in range(OW):
+                    out[n, c, i, j] = x_pad[n, c, i * stride:i * stride + pool_h,
+                                            j * stride:j * stride + pool_w].max()
+    return out
+
+
+# ---------------------------------------------------------------- im2col and col2im
+
+
+def _windows(x, fh, fw, stride, pad, fill=0.0):
+    """All fh x fw windows of the padded x as a view (no copy): (N, C, OH, OW, fh, fw).
+
+    windows[n, c, i, j] is the patch x_pad[n, c, i*stride : i*stride+fh, j*stride : j*stride+fw].
+    """
+    _output_hw(x.shape, fh, fw, stride, pad)  # raises when the sizes do not fit
+    windows = sliding_window_view(_pad(x, pad, fill), (fh, fw), axis=(2, 3))
+    return windows[:, :, ::stride, ::stride]
+
+
+def im2col(x, fh, fw, stride=1, pad=0, out=None):
+    """Unfold every fh x fw patch of x into one row: x (N, C, H, W) -> col (N*OH*OW, C*fh*fw).
+
+    col[(n*OH + i)*OW + j, (c*fh + p)*fw + q] = x_pad[n, c, i*stride + p, j*stride + q],
+    so a convolution is col @ W.reshape(FN, -1).T. Built from a strided view of x; the only
+    loop is NumPy's copy. The result is stored column-major (np.asfortranarray layout): each
+    filter tap is one contiguous column, the layout the matrix products below run fastest on.
+    out: optionally, the result of an earlier call with the same shapes, overwritten instead
+    of allocating anew (for arrays of many MB, fresh memory costs as much as the copy).
+    """
+    windows = _windows(x, fh, fw, stride, pad)
+    N, C, OH, OW = windows.shape[:4]
+    shape = (N * OH * OW, C * fh * fw)
+    if out is None:
+        out = np.empty(shape[::-1], dtype=x.dtype).T
+    if out.shape != shape or out.dtype != x.dtype or not out.flags.f_contiguous:
+        raise ValueError(f"out must be a column-major {shape} {x.dtype} array, "
+                         f"got {out.shape} {out.dtype}")
+    # out.T is C-contiguous (C*fh*fw, N*OH*OW): copy with the taps (c, p, q) outermost
+    np.copyto(out.T.reshape(C, fh, fw, N, OH, OW), windows.transpose(1, 4, 5, 0, 2, 3))
+    return out
+
+
+def _fold(window_grad, x_shape, fh, fw, stride, pad, dtype):
+    """Sum gradients of the fh x fw windows back onto the (N, C, H, W) image.
+
+    window_grad(p, q) gives, as an (N, C, OH, OW) array, the gradient of tap (p, q) of every
+    window; it lands on x_pad[:, :, p + i*stride, q + j*stride]. One loop over the fh*fw taps
+    (not over pixels): each step is one strided `+=` over the whole batch. Overlapping windows
+    add up. This is faster than np.add.at with index arrays (see bench/conv.py).
+    The sum is kept in the memory order of window_grad's arrays, so that every `+=` walks
+    both arrays in step (the result may be a transposed view).
+    """
+    N, C, H, W = x_shape
+    OH, OW = _output_hw(x_shape, fh, fw, stride, pad)
+    first = window_grad(0, 0)
+    # axes of window_grad's arrays from the slowest to the fastest in memory
+    order = np.argsort([-step for step in first.strides], kind="stable")
+    padded_shape = np.array([N, C, H + 2 * pad, W + 2 * pad])
+    dx_pad = np.zeros(padded_shape[order], dtype=dtype).transpose(np.argsort(order))
+    for p in range(fh):
+        for q in range(fw):
+            grad = first if p == q == 0 else window_grad(p, q)
+            dx_pad[:, :, p:p + stride * OH:stride, q:q + stride * OW:stride] += grad
+    return dx_pad[:, :, pad:pad + H, pad:pad + W]
+
+
+def col2im(col, x_shape, fh, fw, stride=1, pad=0):
+    """The ADJOINT of ``im2col`` (not its inverse): col (N*OH*OW, C*fh*fw) -> (N, C, H, W).
+
+    Every entry of col is added to the pixel im2col copied it from, so pixels that several
+    patches share receive the sum: <im2col(x), y> = <x, col2im(y)> for all x, y. This is
+    exactly the backward pass of im2col. col2im(im2col(x)) is x times the number of patches
+    covering each pixel, not x. Padding rows are dropped.
+    """
+    N, C = x_shape[:2]
+    OH, OW = _output_hw(x_shape, fh, fw, stride, pad)
+    patches = col.reshape(N, OH, OW, C, fh, fw)  # a view for C- and column-major col alike
+    return _fold(lambda p, q: patches[..., p, q].transpose(0, 3, 1, 2),
+                 x_shape, fh, fw, stride, pad, col.dtype)
+
+
+# ---------------------------------------------------------------- layers
+
+
+class Convolution:
+    """Convolution layer: out[n, f] = sum over c of (W[f, c] cross-correlated with x[n, c]) + b[f].
+
+    W: (FN, C, FH, FW), b: (FN,), kept by reference so an optimizer's in-place update reaches
+    the layer. forward x: (N, C, H, W) -> out: (N, FN, OH, OW). backward dout: (N, FN, OH, OW)
+    -> dx: (N, C, H, W); sets dW (FN, C, FH, FW) and db (FN,). Caches col = im2col(x).
+
+    The algebra is the lecture's, out = col @ W2.T, dW2 = dout2.T @ col, dcol = dout2 @ W2 and
+    dx = col2im(dcol), with W2 = W.reshape(FN, -1) and dout2 = dout as an (N*OH*OW, FN)
+    matrix. For speed (float32; see bench/conv.py):
+    * each product is written in the orientation BLAS runs fastest (out.T = W2 @ col.T is
+      about twice as fast as col @ W2.T here), and `out` is returned as a transposed view;
+    * the big work arrays (col, dout2.T, dcol) are kept between calls and overwritten: fresh
+      arrays of many MB cost page faults and cold caches that take as long as the arithmetic;
+    * dx is computed a chunk of images at a time, see ``_input_gradient``.
+    """
+
+    CHUNK_BYTES = 4 * 2**20  # dcol of one chunk of images stays in the CPU's cache
+
+    def __init__(self, W, b, stride=1, pad=0):
+        self.W, self.b, self.stride, self.pad = W, b, stride, pad
+        self.x_shape = self.col = self.dW = self.db = None
+        self._buffers = {}
+
+    def _buffer(self, name, shape, dtype):
+        """The work array `name`, reused while its shape and dtype stay the same."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[name] = np.empty(shape, dtype=dtype)
+        return buffer
+
+    def forward(self, x):
+        """x: (N, C, H, W) -> out: (N, FN, OH, OW)."""
+        FN, C, FH, FW = self.W.shape
+        N = x.shape[0]
+        OH, OW = _output_hw(x.shape, FH, FW, self.stride, self.pad)
+        self.x_shape = x.shape
+        col_t = self._buffer("col.T", (C * FH * FW, N * OH * OW), x.dtype)
+        self.col = im2col(x, FH, FW, self.stride, self.pad, out=col_t.T)  # (N*OH*OW, C*FH*FW)
+        out_t = self.W.reshape(FN, -1) @ col_t  # (FN, N*OH*OW)
+        out_t += self.b[:, None]
+        return out_t.reshape(FN, N, OH, OW).transpose(1, 0, 2, 3)
+
+    def backward(self, dout):
+        """dout: (N, FN, OH, OW) -> dx: (N, C, H, W); sets dW and db. dout is left alone."""
+        N, FN = dout.shape[:2]
+        dout_t = self._buffer("dout2.T", (FN, dout.size // FN), dout.dtype)  # (FN, N*OH*OW)
+        np.copyto(dout_t.reshape(FN, N, *dout.shape[2:]), dout.transpose(1, 0, 2, 3))
+        self.db = dout_t.sum(axis=1)
+        self.dW = (self.col.T @ dout_t.T).T.reshape(self.W.shape)
+        return self._input_gradient(dout, dout_t)
+
+    def _input_gradient(self, dout, dout_t):
+        """dx = col2im(dout2 @ W2), a chunk of images at a time (the tests check it is the same).
+
+        A chunk's dcol (CHUNK_BYTES) is still in the cache when the fold reads it. When dcol
+        has more rows than dout (C*FH*FW > FN), the fold is the bigger job and a chunk's
+        columns are put in (i, j, n) order instead of (n, i, j): then every `+=` of the fold
+        runs over OW * chunk contiguous numbers instead of OW (about twice as fast), at the
+        price of a transposed copy of dout.
+        """
+        FN, C, FH, FW = self.W.shape
+        N, _, OH, OW = dout.shape
+        W2_t = self.W.reshape(FN, -1).T  # (C*FH*FW, FN)
+        image_fastest = W2_t.shape[0] > FN
+        chunk = min(N, max(1, self.CHUNK_BYTES // (W2_t.shape[0] * OH * OW * dout.itemsize)))
+        dx = np.empty(self.x_shape, dtype=np.result_type(dout, self.W))
+        dcol_buffer = self._buffer("dcol", (W2_t.shape[0], chunk * OH * OW), dx.dtype)
+        if image_fastest:
+            part_buffer = self._buffer("dout part", (FN, chunk * OH * OW), dout.dtype)
+        for start in range(0, N, chunk):
+            n = min(chunk, N - start)
+            columns = slice(0, n * OH * OW)
+            if image_fastest:
+                part = part_buffer[:, columns]
+                np.copyto(part.reshape(FN, OH, OW, n), dout[start:start + n].transpose(1, 2, 3, 0))
+                dcol = np.matmul(W2_t, part, out=dcol_buffer[:, columns])
+                dcol = dcol.reshape(C, FH, FW, OH, OW, n).transpose(0, 1, 2, 5, 3, 4)
+            else:
+                part = dout_t[:, start * OH * OW:(start + n) * OH * OW]
+                dcol = np.matmul(W2_t, part, out=dcol_buffer[:, columns])
+                dcol = dcol.reshape(C, FH, FW, n, OH, OW)
+            # dcol[c, p, q, n, i, j]: gradient of tap (p, q) of channel c in window (i, j)
+            dx[start:start + n] = _fold(lambda p, q: dcol[:, p, q].transpose(1, 0, 2, 3),
+                                        (n,) + self.x_shape[1:], FH, FW, self.stride, self.pad,
+                                        dx.dtype)
+        return dx
+
+
+def _pool_stride(pool_h, pool_w, stride):
+    """The stride a pool uses: the given one, else the pool size (non-overlapping windows)."""
+    if stride is not None:
+        return stride
+    if pool_h != pool_w:
+        raise ValueError(f"a {pool_h} x {pool_w} pool has no single default stride; pass stride")
+    return pool_h
+
+
+class _Pooling:
+    """What max and average pooling share: sizes, the window view and the shape checks."""
+
+    fill = 0.0  # value of the padding
+
+    def __init__(self, pool_h, pool_w, stride=None, pad=0):
+        if 2 * pad > min(pool_h, pool_w):
+            raise ValueError(f"pad {pad} must be at most half the pool {pool_h} x {pool_w} "
+                             f"(as in PyTorch), or some windows would hold only padding")
+        self.pool_h, self.pool_w, self.pad = pool_h, pool_w, pad
+        self.stride = _pool_stride(pool_h, pool_w, stride)
+        self.x_shape = None
+
+    def _windows(self, x):
+        self.x_shape = x.shape
+        return _windows(x, self.pool_h, self.pool_w, self.stride, self.pad, self.fill)
+
+    def _taps(self):
+        """(k, p, q) for every tap (p, q) of the window, k = p*pool_w + q, in row-major order."""
+        return [(p * self.pool_w + q, p, q)
+                for p in range(self.pool_h) for q in range(self.pool_w)]
+
+    def _fold(self, window_grad, dtype):
+        return _fold(window_grad, self.x_shape, self.pool_h, self.pool_w, self.stride,
+                     self.pad, dtype)
+
+
+class MaxPooling(_Pooling):
+    """Max pooling: out[n, c, i, j] = max of the pool_h x pool_w window at (i*stride, j*stride).
+
+    forward x: (N, C, H, W) float -> out: (N, C, OH, OW); backward dout: (N, C, OH, OW) ->
+    dx: (N, C, H, W). stride defaults to the pool size. Padding counts as -inf (as in PyTorch),
+    so it is never the maximum. Ties: the whole gradient of a window goes to the FIRST maximum
+    in row-major window order, as np.argmax and PyTorch's CPU max_pool2d choose it. A NaN in a
+    window makes its output NaN, as in PyTorch, but its gradient is not defined here.
+    """
+
+    fill = -np.inf
+
+    def __init__(self, pool_h, pool_w, stride=None, pad=0):
+        super().__init__(pool_h, pool_w, stride, pad)
+        self.arg_max = None
+
+    def forward(self, x):
+        """x: (N, C, H, W) -> out: (N, C, OH, OW); remembers which tap won each window."""
+        windows = self._windows(x)
+        out = windows[..., 0, 0].copy()
+        self.arg_max = np.zeros(out.shape, dtype=np.int8 if len(self._taps()) < 128 else np.intp)
+        for k, p, q in self._taps()[1:]:
+            tap = windows[..., p, q]
+            larger = tap > out  # strictly: an equal later tap does not take over
+            # arithmetic rather than np.where or a boolean mask: random masks make those
+            # branchy and ~10x slower
+            self.arg_max += larger * (k - self.arg_max)
+            np.maximum(out, tap, out=out)
+        return out
+
+    def backward(self, dout):
+        """dout: (N, C, OH, OW) -> dx: (N, C, H, W); only each window's winner gets dout."""
+        return self._fold(lambda p, q: dout * (self.arg_max == p * self.pool_w + q), dout.dtype)
+
+
+class AveragePooling(_Pooling):
+    """Average pooling: out[n, c, i, j] = mean of the pool_h x pool_w window.
+
+    forward x: (N, C, H, W) -> out: (N, C, OH, OW); backward dout: (N, C, OH, OW) -> dx:
+    (N, C, H, W), each tap of a window getting dout / (pool_h * pool_w). Padding counts as 0
+    and is included in the count, as PyTorch's avg_pool2d(count_include_pad=True) does.
+    """
+
+    def forward(self, x):
+        """x: (N, C, H, W) -> out: (N, C, OH, OW)."""
+        windows = self._windows(x)
+        out = windows[..., 0, 0].copy()
+        for _, p, q in self._taps()[1:]:  # summing tap by tap: ~30x faster than .mean(axis=(4, 5))
+            out += windows[..., p, q]
+        return out / (self.pool_h * self.pool_w)
+
+    def backward(self, dout):
+        """dout: (N, C, OH, OW) -> dx: (N, C, H, W)."""
+        share = dout / (self.pool_h * self.pool_w)
+        return self._fold(lambda p, q: share, share.dtype)
+
+
+# ---------------------------------------------------------------- the network of seed 001
+
+
+class SimpleConvNet:
+    """Conv - ReLU - MaxPool(2x2, stride 2) - Affine - ReLU - Affine - SoftmaxWithLoss.
+
+    input_dim: (C, H, W) of one image. params: {'W1': (filter_num, C, filter_size, filter_size),
+    'b1': (filter_num,), 'W2': (filter_num*PH*PW, hidden_size), 'b2': (hidden_size,),
+    'W3': (hidden_size, output_size), 'b3': (output_size,)} in `dtype`, shared by reference with
+    the layers so that ``optimizer.update(net.params, grads)`` trains the network.
+    weight_init_std: a number, "he" or "xavier" (see ``labutils.backprop.init_std``).
+    Use dtype=np.float64 to check gradients, float32 (the default) to train.
+    """
+
+    def __init__(self, input_dim=(1, 28, 28), filter_num=30, filter_size=5, stride=1, pad=0,
+                 hidden_size=100, output_size=10, weight_init_std=0.01, seed=0,
+                 dtype=np.float32):
+        C, H, W = input_dim
+        OH, OW = _output_hw((1, C, H, W), filter_size, filter_size, stride, pad)
+        pooled_size = filter_num * conv_output_size(OH, 2, 2) * conv_output_size(OW, 2, 2)
+        rng = np.random.default_rng(seed)
+        self.dtype = np.dtype(dtype)
+
+        def weights(shape, fan_in):
+            std = init_std(weight_init_std, fan_in)
+            return (std * rng.standard_normal(shape)).astype(self.dtype)
+
+        self.params = {
+            "W1": weights((filter_num, C, filter_size, filter_size), C * filter_size ** 2),
+            "b1": np.zeros(filter_num, dtype=self.dtype),
+            "W2": weights((pooled_size, hidden_size), pooled_size),
+            "b2": np.zeros(hidden_size, dtype=self.dtype),
+            "W3": weights((hidden_size, output_size), hidden_size),
+            "b3": np.zeros(output_size, dtype=self.dtype),
+        }
+        p = self.params
+        self.layers = [Convolution(p["W1"], p["b1"], stride, pad), ReLU(),
+                       MaxPooling(2, 2, stride=2),
+                       Affine(p["W2"], p["b2"]), ReLU(),
+                       Affine(p["W3"], p["b3"])]
+        self.last_layer = SoftmaxWithLoss()
+
+    def predict(self, x):
+        """x: (N, C, H, W) -> scores (N, output_size), computed in the network's dtype."""
+        x = np.asarray(x, dtype=self.dtype)
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x, t):
+        """Cross-entropy loss for labels t (N,) or one-hot t (N, output_size); a float."""
+        return self.last_layer.forward(self.predict(x), t)
+
+    def accuracy(self, x, t, batch_size=100):
+        """Fraction of the N samples classified right, predicted batch_size at a time."""
+        t = np.asarray(t)
+        labels = t.argmax(axis=1) if t.ndim == 2 else t
+        correct = 0
+        for start in range(0, len(x), batch_size):
+            scores = self.predict(x[start:start + batch_size])
+            correct += int(np.sum(scores.argmax(axis=1) == labels[start:start + batch_size]))
+        return correct / len(x)
+
+    def gradient(self, x, t):
+        """Gradients of ``loss`` by backpropagation: a dict with the keys and shapes of params."""
+        self.loss(x, t)
+        dout = self.last_layer.backward(1.0)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        trainable = [layer for layer in self.layers if hasattr(layer, "dW")]
+        grads = {}
+        for i, layer in enumerate(trainable, start=1):
+            grads[f"W{i}"], grads[f"b{i}"] = layer.dW, layer.db
+        return grads
