@@ -56,6 +56,7 @@ lab: setup
 
 bench: setup
 	$(BIN)/python bench/conv.py
+	$(BIN)/python bench/simpleconvnet_mnist.py
 
 clean:
 	rm -rf build .pytest_cache

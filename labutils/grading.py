@@ -34,3 +34,115 @@ def assert_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
     message = (f"{what} is wrong at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, "
                f"expected {expected[worst]:.6g}")
     raise AssertionError(message + (f". {hint}" if hint else ""))
+
+
+# ---------------------------------------------------------------- NumPy-only submissions
+# An assignment that asks for NumPy code is graded against torch; a submission that calls torch
+# (or scipy) would pass without teaching anything. These helpers find such calls by reading the
+# bytecode, and block the imports while the submission runs.
+
+import contextlib  # noqa: E402  (this section's own imports, kept beside it)
+import dis  # noqa: E402
+import sys  # noqa: E402
+import types  # noqa: E402
+
+FORBIDDEN_MODULES = ("torch", "scipy")
+
+
+def _top_module(name) -> str:
+    return (name or "").split(".")[0]
+
+
+def _listed(modules) -> str:
+    """('torch', 'scipy', 'x') -> 'torch, scipy or x'."""
+    return " or ".join([", ".join(modules[:-1]), modules[-1]] if len(modules) > 1 else modules)
+
+
+def _functions(obj):
+    """The plain functions behind obj: itself, or every method of a class and its bases."""
+    if not isinstance(obj, type):
+        return [getattr(obj, "__func__", obj)]
+    found = []
+    for klass in obj.__mro__[:-1]:  # not `object`
+        for value in vars(klass).values():
+            if isinstance(value, property):
+                found += [f for f in (value.fget, value.fset, value.fdel) if f is not None]
+            else:
+                found.append(getattr(value, "__func__", value))
+    return [f for f in found if isinstance(f, types.FunctionType)]
+
+
+def _global_references(function):
+    """(name, value or None) for every global name a function loads or module it imports."""
+    codes = [function.__code__]
+    while codes:
+        code = codes.pop()
+        codes += [const for const in code.co_consts if isinstance(const, types.CodeType)]
+        for instruction in dis.get_instructions(code):
+            if instruction.opname == "IMPORT_NAME":
+                yield instruction.argval, None
+            elif instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                yield instruction.argval, function.__globals__.get(instruction.argval)
+
+
+def forbidden_uses(obj, modules=FORBIDDEN_MODULES) -> list[str]:
+    """What a function or class uses from `modules`: "name (module) in function" strings.
+
+    The module is left out where it is the name itself ("torch in forward").
+
+    Finds global names bound to a forbidden module or to anything defined in one (`F.conv2d`,
+    `from torch import conv2d`), imports inside the code, and the same in every helper function
+    or class of obj's own module that obj calls. Comments and docstrings do not count; [] means
+    NumPy only as far as the code shows (a runtime check is ``numpy_only``).
+    """
+    uses, seen, todo = [], set(), [obj]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        for function in _functions(item):
+            for name, value in _global_references(function):
+                origin = (value.__name__ if isinstance(value, types.ModuleType)
+                          else getattr(value, "__module__", None) if value is not None else name)
+                source = name if origin == name else f"{name} ({origin})"
+                use = f"{source} in {function.__qualname__}"
+                if _top_module(origin) in modules and use not in uses:
+                    uses.append(use)
+                elif (isinstance(value, (types.FunctionType, type))
+                      and value.__module__ == getattr(obj, "__module__", None)):
+                    todo.append(value)
+    return uses
+
+
+def assert_numpy_only(*objects, modules=FORBIDDEN_MODULES) -> None:
+    """Fail, naming what was used, if a function or class of the submission uses `modules`."""
+    for obj in objects:
+        uses = forbidden_uses(obj, modules)
+        if uses:
+            raise AssertionError(f"{obj.__qualname__} uses {', '.join(uses)}: write it with "
+                                 f"NumPy only, without {_listed(modules)}")
+
+
+@contextlib.contextmanager
+def numpy_only(what: str, modules=FORBIDDEN_MODULES):
+    """While the block runs, importing `modules` fails; such an import becomes an AssertionError.
+
+    `what` names the code under test in the message. Modules already imported are put back
+    afterwards, so the tests can still use torch outside the block.
+    """
+    saved = {name: module for name, module in sys.modules.items()
+             if _top_module(name) in modules}
+    for name in [*saved, *modules]:
+        sys.modules[name] = None  # `import name` now raises ImportError
+    try:
+        yield
+    except ImportError as err:
+        if _top_module(err.name) not in modules:
+            raise
+        raise AssertionError(f"{what} imports {err.name}: write it with NumPy only, "
+                             f"without {_listed(modules)}") from None
+    finally:
+        for name in modules:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
