@@ -460,3 +460,103 @@ class SimpleConvNet:
         for i, layer in enumerate(trainable, start=1):
             grads[f"W{i}"], grads[f"b{i}"] = layer.dW, layer.db
         return grads
+
+
+# ---------------------------------------------------------------- pictures for the lecture
+# The worked example of the lecture (seed 001) and the drawings of course/03_im2col.ipynb.
+# Plotting functions take matplotlib Axes and import nothing, so this module stays NumPy-only.
+
+# A 6x6 grayscale "5" (1 = ink): the upper stroke runs down column 1, the lower one down
+# column 4, so each falls in the middle column of one 3x3 block of a stride-3 convolution.
+DIGIT_FIVE = np.array([[0, 1, 1, 1, 1, 1],
+                       [0, 1, 0, 0, 0, 0],
+                       [0, 1, 1, 1, 1, 0],
+                       [0, 0, 0, 0, 1, 0],
+                       [0, 0, 0, 0, 1, 0],
+                       [0, 1, 1, 1, 1, 0]], dtype=float)
+
+# A 3x3 vertical bar: the product-sum with a patch counts the ink in the patch's middle column.
+VERTICAL_BAR = np.array([[0, 1, 0],
+                         [0, 1, 0],
+                         [0, 1, 0]], dtype=float)
+
+
+def gabor_kernel(size, wavelength, theta, sigma=None, gamma=0.5, psi=0.0):
+    """A size x size Gabor filter: a Gaussian envelope times a cosine wave.
+
+    g(x, y) = exp(-(u^2 + gamma^2 v^2) / (2 sigma^2)) cos(2 pi u / wavelength + psi) with
+    u = x cos(theta) + y sin(theta), v = -x sin(theta) + y cos(theta), and (x, y) measured from
+    the centre pixel (x to the right, y downwards). The stripes run perpendicular to the
+    direction theta (radians), so theta = 0 gives vertical stripes, which answer to vertical
+    edges and lines. sigma defaults to wavelength / 2; gamma < 1 stretches the envelope along
+    the stripes. Returns a float64 array (size, size); its mean is not removed.
+    """
+    if sigma is None:
+        sigma = wavelength / 2
+    half = (size - 1) / 2
+    y, x = np.mgrid[-half:half + 1, -half:half + 1]
+    u = x * np.cos(theta) + y * np.sin(theta)
+    v = -x * np.sin(theta) + y * np.cos(theta)
+    envelope = np.exp(-(u ** 2 + gamma ** 2 * v ** 2) / (2 * sigma ** 2))
+    return envelope * np.cos(2 * np.pi * u / wavelength + psi)
+
+
+def _outline(ax, top, left, height, width, **style):
+    """Draw the border of cells [top, top+height) x [left, left+width) of an imshow grid."""
+    x0, x1, y0, y1 = left - 0.5, left + width - 0.5, top - 0.5, top + height - 0.5
+    ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], **style)
+
+
+def plot_grid(ax, values, title=None, boxes=(), numbers=True, fmt="{:g}", cmap="Greys",
+              vmin=None, vmax=None, box_colour="C3"):
+    """A 2-D array as a grid of cells on ax, each with its number written in it.
+
+    boxes: (top, left, height, width) rectangles of cells to outline, e.g. the patch a filter
+    covers. numbers=False leaves the cells blank (for large arrays). Returns ax.
+    """
+    values = np.asarray(values, dtype=float)
+    low = np.nanmin(values) if vmin is None else vmin
+    high = np.nanmax(values) if vmax is None else vmax
+    image = ax.imshow(values, cmap=cmap, vmin=low, vmax=high,
+                      aspect="equal" if numbers else "auto")
+    if numbers:
+        size = 11 if max(values.shape) <= 8 else 8
+        for (i, j), value in np.ndenumerate(values):
+            red, green, blue, _ = image.cmap(image.norm(value))
+            dark = 0.3 * red + 0.6 * green + 0.1 * blue < 0.5  # white text on dark cells
+            ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=size,
+                    color="white" if dark else "black")
+    rows, cols = values.shape
+    ax.set_xticks(np.arange(cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(rows + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="0.75", linewidth=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    for box in boxes:
+        _outline(ax, *box, color=box_colour, linewidth=3)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_im2col(ax_input, ax_col, image, fh, fw, stride=1, pad=0, row=0):
+    """Which patch of a padded 2-D image becomes row `row` of im2col, drawn on two Axes.
+
+    ax_input: the padded image, the original pixels inside a dashed frame, the patch of that row
+    outlined; ax_col: the im2col matrix (OH*OW rows, fh*fw columns) with the row outlined.
+    A row past the end is clipped to the last one. Raises ValueError if the sizes do not fit.
+    Returns (row, (i, j)): the row drawn and its output position.
+    """
+    image = np.asarray(image, dtype=float)
+    x = image[None, None]
+    OH, OW = _output_hw(x.shape, fh, fw, stride, pad)
+    row = int(min(max(row, 0), OH * OW - 1))
+    i, j = divmod(row, OW)
+    plot_grid(ax_input, _pad(x, pad)[0, 0], boxes=[(i * stride, j * stride, fh, fw)],
+              title=f"input padded by {pad}: patch at ({i * stride}, {j * stride})")
+    if pad:
+        _outline(ax_input, pad, pad, *image.shape, color="C0", linewidth=1.5, linestyle="--")
+    col = im2col(x, fh, fw, stride, pad)
+    plot_grid(ax_col, col, boxes=[(row, 0, 1, fh * fw)], numbers=col.shape[0] <= 16,
+              title=f"im2col: {OH}x{OW} = {OH * OW} rows x {fh * fw} columns\n"
+                    f"row {row} = output position ({i}, {j})")
+    return row, (i, j)

@@ -6,6 +6,11 @@ helpers only compare and explain. Hidden tests live in source/ notebooks, never 
 
 from __future__ import annotations
 
+import contextlib
+import dis
+import sys
+import types
+
 import numpy as np
 
 
@@ -40,11 +45,6 @@ def assert_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
 # An assignment that asks for NumPy code is graded against torch; a submission that calls torch
 # (or scipy) would pass without teaching anything. These helpers find such calls by reading the
 # bytecode, and block the imports while the submission runs.
-
-import contextlib  # noqa: E402  (this section's own imports, kept beside it)
-import dis  # noqa: E402
-import sys  # noqa: E402
-import types  # noqa: E402
 
 FORBIDDEN_MODULES = ("torch", "scipy")
 

@@ -106,3 +106,36 @@ def optimizer_race(lr: float = 0.3, steps: int = 30,
                                 continuous_update=False),
         **{name: widgets.Checkbox(value=name in names, description=name) for name in OPTIMIZERS},
     )
+
+
+def im2col_explorer(size: int = 3, stride: int = 1, pad: int = 0, row: int = 0):
+    """Sliders for kernel size, stride, padding and a row of the im2col matrix of the 6x6 "5".
+
+    Left: the padded input with the patch of that row outlined; right: the im2col matrix with
+    the row outlined. Sizes that do not fit print conv_output_size's reason instead. Defined for
+    course/03_im2col.ipynb.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from labutils.conv import DIGIT_FIVE, plot_im2col
+
+    def draw(size, stride, pad, row):
+        fig, (ax_input, ax_col) = plt.subplots(1, 2, figsize=(10, 4.6),
+                                               gridspec_kw={"width_ratios": [1, 1.3]})
+        try:
+            plot_im2col(ax_input, ax_col, DIGIT_FIVE, size, size, stride, pad, row)
+        except ValueError as err:
+            plt.close(fig)
+            print(f"kernel {size}, stride {stride}, pad {pad} does not fit the 6x6 input: {err}")
+            return
+        fig.tight_layout()
+        plt.show()
+
+    def int_slider(value, high, label, low=0):
+        return widgets.IntSlider(value=value, min=low, max=high, description=label,
+                                 continuous_update=False)
+
+    return interactive_or_static(draw, size=int_slider(size, 6, "kernel", low=1),
+                                 stride=int_slider(stride, 3, "stride", low=1),
+                                 pad=int_slider(pad, 2, "padding"), row=int_slider(row, 99, "row"))

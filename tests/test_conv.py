@@ -434,3 +434,94 @@ def test_simple_conv_net_learns_with_adam():
     for _ in range(40):
         optimizer.update(net.params, net.gradient(x, t))
     assert net.loss(x, t) < 0.3 * first
+
+
+# ---------------------------------------------------------------- the lecture's pictures
+
+
+def test_worked_example_maps_match_torch():
+    """The "5" and the vertical bar of lecture 3: strides 3 and 1, as torch computes them."""
+    five = torch.tensor(conv.DIGIT_FIVE)[None, None]
+    bar = torch.tensor(conv.VERTICAL_BAR)[None, None]
+    for stride in (3, 1):
+        layer = conv.Convolution(conv.VERTICAL_BAR[None, None], np.zeros(1), stride=stride)
+        ours = layer.forward(conv.DIGIT_FIVE[None, None])
+        np.testing.assert_array_equal(ours, F.conv2d(five, bar, stride=stride).numpy())
+    # what the lecture says of the stride-3 map: the two vertical strokes score highest
+    stride3 = conv.Convolution(conv.VERTICAL_BAR[None, None], np.zeros(1), 3).forward(
+        conv.DIGIT_FIVE[None, None])[0, 0]
+    assert stride3[0, 0] == stride3[1, 1] == stride3.max() > stride3[0, 1] > stride3[1, 0]
+
+
+def gabor_by_formula(size, wavelength, theta, sigma, gamma, psi, row, col):
+    """One entry of the Gabor filter, straight from its formula."""
+    y, x = row - (size - 1) / 2, col - (size - 1) / 2
+    u, v = x * np.cos(theta) + y * np.sin(theta), -x * np.sin(theta) + y * np.cos(theta)
+    return np.exp(-(u ** 2 + gamma ** 2 * v ** 2) / (2 * sigma ** 2)) * np.cos(
+        2 * np.pi * u / wavelength + psi)
+
+
+@DETERMINISTIC
+@given(size=st.integers(1, 11), wavelength=st.floats(2, 10), theta=st.floats(0, np.pi),
+       psi=st.floats(-np.pi, np.pi))
+def test_gabor_kernel_is_the_formula(size, wavelength, theta, psi):
+    """Every entry equals the formula, with sigma = wavelength / 2 by default."""
+    kernel = conv.gabor_kernel(size, wavelength, theta, psi=psi)
+    assert kernel.shape == (size, size)
+    expected = [[gabor_by_formula(size, wavelength, theta, wavelength / 2, 0.5, psi, r, c)
+                 for c in range(size)] for r in range(size)]
+    np.testing.assert_allclose(kernel, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_gabor_kernel_orientation():
+    """theta = 0 gives vertical stripes (a cosine along x); 90 degrees is its transpose."""
+    vertical = conv.gabor_kernel(9, wavelength=4.0, theta=0.0, gamma=1.0, sigma=100.0)
+    np.testing.assert_allclose(vertical, np.broadcast_to(vertical[4], vertical.shape),
+                               atol=2e-3)  # (almost) constant columns under a wide envelope
+    np.testing.assert_allclose(vertical[4], np.cos(2 * np.pi * np.arange(-4, 5) / 4), atol=1e-3)
+    np.testing.assert_allclose(conv.gabor_kernel(7, 5.0, np.pi / 2), conv.gabor_kernel(7, 5.0, 0).T,
+                               atol=1e-12)
+
+
+def test_plot_grid_writes_every_number_and_outlines_boxes():
+    """One text per cell, readable on dark cells, and one outline per box; ax comes back."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    assert conv.plot_grid(ax, conv.DIGIT_FIVE, title="five", boxes=[(0, 0, 3, 3), (3, 3, 3, 3)]) is ax
+    texts = [t for t in ax.texts]
+    assert [t.get_text() for t in texts] == [f"{v:g}" for v in conv.DIGIT_FIVE.ravel()]
+    colours = {t.get_text(): t.get_color() for t in texts}
+    assert colours == {"1": "white", "0": "black"}  # ink is dark in "Greys"
+    assert len(ax.lines) == 2 and ax.get_title() == "five"
+    fig2, ax2 = plt.subplots()
+    conv.plot_grid(ax2, np.zeros((50, 9)), numbers=False)
+    assert not ax2.texts
+
+
+def test_plot_im2col_outlines_the_patch_of_a_row():
+    """Row r of the drawing is output position divmod(r, OW); rows past the end are clipped."""
+    import matplotlib.pyplot as plt
+    fig, (ax_in, ax_col) = plt.subplots(1, 2)
+    assert conv.plot_im2col(ax_in, ax_col, conv.DIGIT_FIVE, 2, 2, stride=2, pad=1, row=5) == (5, (1, 1))
+    assert "patch at (2, 2)" in ax_in.get_title() and "16 rows x 4 columns" in ax_col.get_title()
+    assert len(ax_in.lines) == 2  # the patch and the dashed frame of the unpadded image
+    assert conv.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 3, 0, row=99) == (3, (1, 1))
+    with pytest.raises(ValueError, match="divisible by stride 2"):
+        conv.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 2, 0)
+
+
+def test_im2col_explorer_draws_a_static_figure(monkeypatch, capsys):
+    """Headless, the widget draws the input and the im2col matrix once; bad sizes print why."""
+    import matplotlib.pyplot as plt
+
+    from labutils import widgets
+    monkeypatch.setenv(widgets.HEADLESS_ENV, "1")
+    monkeypatch.setattr(plt, "show", lambda: None)  # keep the figure open to inspect it
+    assert widgets.im2col_explorer(size=3, stride=1, pad=1, row=7) is None
+    ax_in, ax_col = plt.gcf().axes
+    assert "row 7 = output position (1, 1)" in ax_col.get_title()
+    assert "padded by 1" in ax_in.get_title()
+    plt.close("all")
+    widgets.im2col_explorer(size=3, stride=2, pad=0)
+    assert "does not fit the 6x6 input" in capsys.readouterr().out
+    assert not plt.get_fignums()
