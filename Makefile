@@ -13,12 +13,12 @@ HEADLESS := LABUTILS_HEADLESS=1
 FAST := LABUTILS_FAST=1
 PYTEST_ARGS ?=
 
-.PHONY: setup data test test-unit test-notebooks release demo lab bench clean help
+.PHONY: setup data lint test test-unit test-notebooks release demo lab bench clean help
 
 help:
 	@echo "make setup    venv + pinned packages + browser + data (idempotent)"
 	@echo "make demo     instructor round trip on the sample submissions, prints scores"
-	@echo "make test     unit tests, notebooks (nbval, fast mode), nbgrader round trip, browser"
+	@echo "make test     lint, unit tests, notebooks (nbval, fast mode), nbgrader round trip, browser"
 	@echo "make lab      JupyterLab for a student"
 	@echo "make release  regenerate release/ from source/"
 	@echo "make bench    benchmark tables (bench/)"
@@ -35,9 +35,12 @@ $(STAMP): pyproject.toml scripts/install_browser.sh
 data: $(STAMP)
 	$(BIN)/python -m labutils.data stage
 
-test: setup
+test: setup lint
 	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source \
 	    --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
 
 test-unit: setup
 	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser" $(PYTEST_ARGS)

@@ -38,7 +38,8 @@ class RoundTripError(RuntimeError):
 
 
 def assignments() -> list[str]:
-    return sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir() and p.name[:2].isdigit())
+    folders = (REPO / "source").iterdir()
+    return sorted(p.name for p in folders if p.is_dir() and p.name[:2].isdigit())
 
 
 def nbgrader(root: Path, *args: str) -> str:
@@ -65,7 +66,8 @@ def _load_sample(assignment: str) -> dict:
     spec = importlib.util.spec_from_file_location(f"partial_{assignment}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return {"solved": list(getattr(module, "SOLVED", [])), "written": dict(getattr(module, "WRITTEN", {}))}
+    return {"solved": list(getattr(module, "SOLVED", [])),
+            "written": dict(getattr(module, "WRITTEN", {}))}
 
 
 def _grade_id(cell: dict) -> str | None:

@@ -1,4 +1,4 @@
-"""Topic 1 — the perceptron (パーセプトロン): logic gates by hand, XOR in two layers, the learning rule.
+"""Topic 1 — the perceptron (パーセプトロン): gates by hand, XOR in two layers, the learning rule.
 
 A perceptron fires (outputs 1) when the weighted sum of its inputs plus a bias is positive:
 
@@ -157,9 +157,9 @@ def plot_decision(w1: float, w2: float, b: float, targets=None, ax=None, title: 
 def truth_table_html(w1: float, w2: float, b: float, targets) -> str:
     """The perceptron's outputs beside the wanted ones, as an HTML table marking each row."""
     outputs = perceptron(INPUTS[:, 0], INPUTS[:, 1], w1, w2, b)
-    rows = "".join(
-        f"<tr><td>{x1}</td><td>{x2}</td><td>{y}</td><td>{t}</td><td>{'✓' if y == t else '✗'}</td></tr>"
-        for (x1, x2), y, t in zip(INPUTS, outputs, targets))
+    cells = ([x1, x2, y, t, "✓" if y == t else "✗"]
+             for (x1, x2), y, t in zip(INPUTS, outputs, targets))
+    rows = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in cells)
     score = int(np.sum(outputs == np.asarray(targets)))
     return ("<table><tr><th>x1</th><th>x2</th><th>output</th><th>wanted</th><th></th></tr>"
             f"{rows}</table><p>{score}/4 rows right</p>")

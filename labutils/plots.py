@@ -47,7 +47,8 @@ def confusion_matrix(y_true, y_pred, class_names=None, title: str = "confusion m
     image = ax.imshow(counts, cmap="Blues")
     fig.colorbar(image, ax=ax)
     ticks = np.arange(len(counts))
-    ax.set_xticks(ticks, names or ticks, rotation=45 if names else 0, ha="right" if names else "center")
+    ax.set_xticks(ticks, names or ticks, rotation=45 if names else 0,
+                  ha="right" if names else "center")
     ax.set_yticks(ticks, names or ticks)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

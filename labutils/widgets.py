@@ -58,7 +58,8 @@ def gate_explorer(gate: str = "AND", w1: float = 0.0, w2: float = 0.0, b: float 
 
     def draw(gate, w1, w2, b):
         fig, ax = plt.subplots(figsize=(3.6, 3.6))
-        plot_decision(w1, w2, b, TARGETS[gate], ax=ax, title=f"{gate}: w1={w1:.1f}, w2={w2:.1f}, b={b:.1f}")
+        title = f"{gate}: w1={w1:.1f}, w2={w2:.1f}, b={b:.1f}"
+        plot_decision(w1, w2, b, TARGETS[gate], ax=ax, title=title)
         plt.show()
         display(HTML(truth_table_html(w1, w2, b, TARGETS[gate])))
 

@@ -487,7 +487,8 @@ def test_plot_grid_writes_every_number_and_outlines_boxes():
     """One text per cell, readable on dark cells, and one outline per box; ax comes back."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots()
-    assert conv.plot_grid(ax, conv.DIGIT_FIVE, title="five", boxes=[(0, 0, 3, 3), (3, 3, 3, 3)]) is ax
+    boxes = [(0, 0, 3, 3), (3, 3, 3, 3)]
+    assert conv.plot_grid(ax, conv.DIGIT_FIVE, title="five", boxes=boxes) is ax
     texts = [t for t in ax.texts]
     assert [t.get_text() for t in texts] == [f"{v:g}" for v in conv.DIGIT_FIVE.ravel()]
     colours = {t.get_text(): t.get_color() for t in texts}
@@ -502,10 +503,12 @@ def test_plot_im2col_outlines_the_patch_of_a_row():
     """Row r of the drawing is output position divmod(r, OW); rows past the end are clipped."""
     import matplotlib.pyplot as plt
     fig, (ax_in, ax_col) = plt.subplots(1, 2)
-    assert conv.plot_im2col(ax_in, ax_col, conv.DIGIT_FIVE, 2, 2, stride=2, pad=1, row=5) == (5, (1, 1))
+    shown = conv.plot_im2col(ax_in, ax_col, conv.DIGIT_FIVE, 2, 2, stride=2, pad=1, row=5)
+    assert shown == (5, (1, 1))
     assert "patch at (2, 2)" in ax_in.get_title() and "16 rows x 4 columns" in ax_col.get_title()
     assert len(ax_in.lines) == 2  # the patch and the dashed frame of the unpadded image
-    assert conv.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 3, 0, row=99) == (3, (1, 1))
+    shown = conv.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 3, 0, row=99)
+    assert shown == (3, (1, 1))
     with pytest.raises(ValueError, match="divisible by stride 2"):
         conv.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 2, 0)
 

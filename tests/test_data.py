@@ -109,7 +109,8 @@ def test_staged_datasets_open_with_torchvision():
 
 def test_subset_is_seeded_and_sized():
     items = list(range(100))
-    a, b, c = data.subset(items, 10, seed=1), data.subset(items, 10, seed=1), data.subset(items, 10, seed=2)
+    a, b = data.subset(items, 10, seed=1), data.subset(items, 10, seed=1)
+    c = data.subset(items, 10, seed=2)
     assert list(a.indices) == list(b.indices) and list(a.indices) != list(c.indices)
     assert len(a) == 10 and len(set(a.indices)) == 10
     assert len(data.subset(items, 1000)) == 100

@@ -32,6 +32,7 @@ def test_torch_pins_are_exact():
 def test_python_versions_agree():
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    conda_python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
-    minimum = project["requires-python"].removeprefix(">=")
-    assert tuple(map(int, conda_python.split("=")[1].split("."))) >= tuple(map(int, minimum.split(".")))
+    pins = [d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python=")]
+    conda_python = tuple(map(int, pins[0].split("=")[1].split(".")))
+    minimum = tuple(map(int, project["requires-python"].removeprefix(">=").split(".")))
+    assert conda_python >= minimum
