@@ -131,3 +131,20 @@ def test_digits_are_scaled_and_split():
     assert set(np.unique(y_train)) == set(range(10))
     again = data.digits(seed=0)
     np.testing.assert_array_equal(again[0], X_train)
+
+
+def test_a_notebook_shows_missing_data_as_one_line(tmp_path):
+    """In a real kernel the error is one line naming the fix, not a traceback wall."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    cell = nbformat.v4.new_code_cell(
+        f"import os\nos.environ['{data.DATA_ENV}'] = {str(tmp_path)!r}\n"
+        "from labutils import data\ndata.mnist()")
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    with pytest.raises(CellExecutionError):
+        NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    (error,) = [o for o in notebook.cells[0].outputs if o.output_type == "error"]
+    assert error.ename == "DataMissingError"
+    assert len(error.traceback) == 1 and "make setup" in error.traceback[0]

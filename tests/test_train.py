@@ -84,3 +84,15 @@ def test_predict_and_count_parameters():
 def test_get_device():
     assert train.get_device("cpu").type == "cpu"
     assert train.get_device().type in {"cpu", "cuda", "mps"}
+
+
+def test_get_device_prefers_cuda_then_mps(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert train.get_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert train.get_device().type == "mps"
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert train.get_device().type == "cpu"
