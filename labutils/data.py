@@ -229,6 +229,14 @@ def fashion_mnist(train: bool = True, transform=None):
     return mnist(train=train, transform=transform, name="FashionMNIST")
 
 
+def mnist_arrays(train: bool = True, name: str = "MNIST"):
+    """The staged set as NumPy, for the NumPy networks: images (N, 1, 28, 28) float32 in [0, 1]
+    and integer labels (N,)."""
+    dataset = mnist(train=train, name=name)
+    images = dataset.data.numpy()[:, None].astype(np.float32) / 255.0
+    return images, dataset.targets.numpy().astype(np.int64)
+
+
 def subset(dataset, size: int, seed: int = 0):
     """A seeded random subset of ``size`` items (the whole set if it is smaller)."""
     from torch.utils.data import Subset

@@ -48,6 +48,14 @@ class History:
     def num_epochs(self) -> int:
         return len(self.train_loss)
 
+    def record(self, train_metrics: tuple[float, float], val_metrics=None) -> None:
+        """Append one epoch's (loss, accuracy) on the training and, if given, validation data."""
+        self.train_loss.append(train_metrics[0])
+        self.train_acc.append(train_metrics[1])
+        if val_metrics is not None:
+            self.val_loss.append(val_metrics[0])
+            self.val_acc.append(val_metrics[1])
+
     def best_epoch(self) -> int:
         """Index of the epoch with the lowest validation loss (training loss if no validation)."""
         losses = self.val_loss or self.train_loss
@@ -109,13 +117,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, optimizer, num_epoch
     bar = tqdm(total=num_epochs * len(train_loader), desc="training", disable=not progress)
     for epoch in range(num_epochs):
         bar.set_description(f"epoch {epoch + 1}/{num_epochs}")
-        loss, acc = train_one_epoch(model, train_loader, optimizer, loss_fn, device, bar)
-        history.train_loss.append(loss)
-        history.train_acc.append(acc)
-        if val_loader is not None:
-            val_loss, val_acc = evaluate(model, val_loader, loss_fn, device)
-            history.val_loss.append(val_loss)
-            history.val_acc.append(val_acc)
+        metrics = train_one_epoch(model, train_loader, optimizer, loss_fn, device, bar)
+        val_metrics = None if val_loader is None else evaluate(model, val_loader, loss_fn, device)
+        history.record(metrics, val_metrics)
         if on_epoch_end is not None and on_epoch_end(epoch, history):
             break
     bar.close()
@@ -137,3 +141,48 @@ def predict(model: nn.Module, loader, device=None) -> tuple[np.ndarray, np.ndarr
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (only those with ``requires_grad`` when ``trainable_only``)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+# --- the same loop for the NumPy networks of topics 2 and 3 ---------------------------------
+
+def evaluate_numpy(net, x, t, batch_size: int = 500) -> tuple[float, float]:
+    """Mean loss and accuracy of a NumPy network (``loss``/``accuracy`` methods), batch by batch."""
+    loss_sum, correct = 0.0, 0.0
+    for start in range(0, len(x), batch_size):
+        xb, tb = x[start:start + batch_size], t[start:start + batch_size]
+        loss_sum += float(net.loss(xb, tb)) * len(xb)
+        correct += float(net.accuracy(xb, tb)) * len(xb)
+    return loss_sum / len(x), correct / len(x)
+
+
+def fit_numpy(net, optimizer, x, t, x_val=None, t_val=None, *, num_epochs: int,
+              batch_size: int = 100, seed: int = 0, progress: bool = True,
+              on_epoch_end=None) -> History:
+    """Mini-batch training of ``backprop.MultiLayerNet`` or ``conv.SimpleConvNet``.
+
+    Each epoch visits every sample of (x, t) once, in a seeded random order; t holds integer
+    labels. The net needs ``params``, ``gradient(x, t)``, ``loss``, ``accuracy`` and a
+    ``last_layer`` (SoftmaxWithLoss) that keeps the batch's ``loss`` and probabilities ``y``
+    after ``gradient``: the training metrics are read from it, not from a second forward pass.
+    ``on_epoch_end(epoch, history)`` may return True to stop early, as in :func:`fit`.
+    """
+    rng = np.random.default_rng(seed)
+    history = History()
+    num_batches = -(-len(x) // batch_size)
+    bar = tqdm(total=num_epochs * num_batches, desc="training", disable=not progress)
+    for epoch in range(num_epochs):
+        bar.set_description(f"epoch {epoch + 1}/{num_epochs}")
+        order, loss_sum, correct = rng.permutation(len(x)), 0.0, 0
+        for start in range(0, len(x), batch_size):
+            batch = order[start:start + batch_size]
+            optimizer.update(net.params, net.gradient(x[batch], t[batch]))
+            loss_sum += float(net.last_layer.loss) * len(batch)
+            correct += int(np.sum(net.last_layer.y.argmax(axis=1) == t[batch]))
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(net.last_layer.loss):.3f}")
+        val_metrics = None if x_val is None else evaluate_numpy(net, x_val, t_val)
+        history.record((loss_sum / len(x), correct / len(x)), val_metrics)
+        if on_epoch_end is not None and on_epoch_end(epoch, history):
+            break
+    bar.close()
+    return history

@@ -148,3 +148,12 @@ def test_a_notebook_shows_missing_data_as_one_line(tmp_path):
     (error,) = [o for o in notebook.cells[0].outputs if o.output_type == "error"]
     assert error.ename == "DataMissingError"
     assert len(error.traceback) == 1 and "make setup" in error.traceback[0]
+
+
+def test_mnist_arrays_match_torchvision():
+    images, labels = data.mnist_arrays(train=False)
+    assert images.shape == (10000, 1, 28, 28) and images.dtype == np.float32
+    assert labels.shape == (10000,) and labels.dtype == np.int64
+    image, label = data.mnist(train=False)[3]
+    np.testing.assert_allclose(images[3], image.numpy(), atol=1e-7)
+    assert labels[3] == label

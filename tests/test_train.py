@@ -96,3 +96,36 @@ def test_get_device_prefers_cuda_then_mps(monkeypatch):
         assert train.get_device().type == "mps"
         monkeypatch.setattr(mps, "is_available", lambda: False)
     assert train.get_device().type == "cpu"
+
+
+def _digits_net():
+    from labutils import backprop as bp, data
+    X_train, y_train, X_test, y_test = data.digits(seed=0)
+    return bp, bp.MultiLayerNet(64, [32], 10, seed=0), X_train, y_train, X_test, y_test
+
+
+def test_fit_numpy_learns_and_is_reproducible():
+    bp, net, X, y, X_test, y_test = _digits_net()
+    history = train.fit_numpy(net, bp.Adam(lr=1e-2), X, y, X_test, y_test, num_epochs=4,
+                              batch_size=64, seed=1, progress=False)
+    assert history.num_epochs == 4 and len(history.val_acc) == 4
+    assert history.val_acc[-1] > 0.9 and history.train_loss[-1] < history.train_loss[0]
+    _, again, *_ = _digits_net()
+    repeat = train.fit_numpy(again, bp.Adam(lr=1e-2), X, y, X_test, y_test, num_epochs=4,
+                             batch_size=64, seed=1, progress=False)
+    assert repeat.train_loss == history.train_loss
+    np.testing.assert_array_equal(again.params["W1"], net.params["W1"])
+
+
+def test_fit_numpy_stops_early_and_skips_validation():
+    bp, net, X, y, *_ = _digits_net()
+    history = train.fit_numpy(net, bp.SGD(lr=0.1), X, y, num_epochs=5, progress=False,
+                              on_epoch_end=lambda epoch, h: epoch == 1)
+    assert history.num_epochs == 2 and history.val_loss == []
+
+
+def test_evaluate_numpy_matches_the_whole_batch():
+    _, net, _, _, X_test, y_test = _digits_net()
+    loss, acc = train.evaluate_numpy(net, X_test, y_test, batch_size=7)
+    assert loss == pytest.approx(float(net.loss(X_test, y_test)), rel=1e-9)
+    assert acc == pytest.approx(float(net.accuracy(X_test, y_test)), rel=1e-12)
