@@ -8,7 +8,8 @@ Columns: labutils.conv.Convolution (im2col + matrix products + col2im), torch.nn
 loops). Each is the best of runs taken in alternating blocks (see interleaved_best):
 other processes on the machine only ever add time, so the minimum is the steadiest estimate.
 The naive loops are timed on a few images and scaled up to the full batch (linear in N).
-Leave torch at its default threads (2 here); numpy's OpenBLAS uses the same cores.
+Leave torch at its default threads (2 here); numpy's OpenBLAS uses the same cores, and
+labutils.conv.Convolution runs one part of the batch per core (labutils.parallel).
 Targets: labutils/torch <= 1.0 on the first shape and <= 1.5 on the others; naive/labutils
 >= 100. A second table times three ways of writing col2im.
 """
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labutils import conv
+from labutils import conv, parallel
 
 # name, (N, C, H, W), (FN, FH, FW), stride, pad, target for labutils/torch
 SHAPES = [
@@ -96,8 +97,9 @@ def naive_seconds(x, W, b, dout, stride, pad, images):
 
 
 def conv_table(repeats, naive_images):
-    print(f"Convolution forward + backward, float32, torch threads = {torch.get_num_threads()}; "
-          f"naive timed on {naive_images} image(s) and scaled to N")
+    print(f"Convolution forward + backward, float32, torch threads = {torch.get_num_threads()}, "
+          f"labutils parts = {parallel.cores()}; naive timed on {naive_images} image(s) and "
+          f"scaled to N")
     header = (f"{'shape':<27}{'labutils ms':>12}{'torch ms':>10}{'naive ms':>11}"
               f"{'lab/torch':>11}{'target':>12}{'naive/lab':>11}")
     print(header)

@@ -22,6 +22,7 @@ Convolution here is cross-correlation (the filter is not flipped), as in
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from labutils import parallel
 from labutils.backprop import Affine, ReLU, SoftmaxWithLoss, init_std
 
 # ---------------------------------------------------------------- sizes
@@ -149,17 +150,25 @@ def im2col(x, fh, fw, stride=1, pad=0, out=None):
     out: optionally, the result of an earlier call with the same shapes, overwritten instead
     of allocating anew (for arrays of many MB, fresh memory costs as much as the copy).
     """
-    windows = _windows(x, fh, fw, stride, pad)
-    N, C, OH, OW = windows.shape[:4]
+    N, C = x.shape[:2]
+    OH, OW = _output_hw(x.shape, fh, fw, stride, pad)
     shape = (N * OH * OW, C * fh * fw)
     if out is None:
         out = np.empty(shape[::-1], dtype=x.dtype).T
     if out.shape != shape or out.dtype != x.dtype or not out.flags.f_contiguous:
         raise ValueError(f"out must be a column-major {shape} {x.dtype} array, "
                          f"got {out.shape} {out.dtype}")
-    # out.T is C-contiguous (C*fh*fw, N*OH*OW): copy with the taps (c, p, q) outermost
-    np.copyto(out.T.reshape(C, fh, fw, N, OH, OW), windows.transpose(1, 4, 5, 0, 2, 3))
+    _copy_patches(x, fh, fw, stride, pad, out.T.reshape(C, fh, fw, N, OH, OW))
     return out
+
+
+def _copy_patches(x, fh, fw, stride, pad, target):
+    """Copy the patches of x into target[c, p, q, n, i, j] (the transposed im2col, as 6 axes).
+
+    With the taps (c, p, q) outermost, each copied run is a row of output positions.
+    """
+    windows = _windows(x, fh, fw, stride, pad)  # (N, C, OH, OW, fh, fw)
+    np.copyto(target, windows.transpose(1, 4, 5, 0, 2, 3))
 
 
 def _fold(window_grad, x_shape, fh, fw, stride, pad, dtype):
@@ -218,10 +227,15 @@ class Convolution:
       about twice as fast as col @ W2.T here), and `out` is returned as a transposed view;
     * the big work arrays (col, dout2.T, dcol) are kept between calls and overwritten: fresh
       arrays of many MB cost page faults and cold caches that take as long as the arithmetic;
+    * a large batch is cut into one part per CPU core and the parts run in threads
+      (``labutils.parallel``): the copies of im2col and col2im then use every core too, not
+      only the matrix products. dW and db add up the parts' sums;
     * dx is computed a chunk of images at a time, see ``_input_gradient``.
     """
 
     CHUNK_BYTES = 4 * 2**20  # dcol of one chunk of images stays in the CPU's cache
+    PARALLEL_BYTES = 2**20  # below this size of col, threads cost more than they save
+    threads = None  # how many parts a large batch is cut into; None: one per core
 
     def __init__(self, W, b, stride=1, pad=0):
         self.W, self.b, self.stride, self.pad = W, b, stride, pad
@@ -235,6 +249,13 @@ class Convolution:
             buffer = self._buffers[name] = np.empty(shape, dtype=dtype)
         return buffer
 
+    def _parts(self, N):
+        """Slices of the batch to run side by side: one part when the work is small."""
+        threads = parallel.cores() if self.threads is None else self.threads
+        if self.col.nbytes < self.PARALLEL_BYTES:
+            threads = 1
+        return list(enumerate(parallel.split(N, threads)))
+
     def forward(self, x):
         """x: (N, C, H, W) -> out: (N, FN, OH, OW)."""
         FN, C, FH, FW = self.W.shape
@@ -242,38 +263,61 @@ class Convolution:
         OH, OW = _output_hw(x.shape, FH, FW, self.stride, self.pad)
         self.x_shape = x.shape
         col_t = self._buffer("col.T", (C * FH * FW, N * OH * OW), x.dtype)
-        self.col = im2col(x, FH, FW, self.stride, self.pad, out=col_t.T)  # (N*OH*OW, C*FH*FW)
-        out_t = self.W.reshape(FN, -1) @ col_t  # (FN, N*OH*OW)
+        self.col = col_t.T  # (N*OH*OW, C*FH*FW)
+        patches = col_t.reshape(C, FH, FW, N, OH, OW)
+        out_t = np.empty((FN, N * OH * OW), dtype=np.result_type(x, self.W))
+        W2 = self.W.reshape(FN, -1)
+
+        def forward_part(part):
+            _, images = part
+            _copy_patches(x[images], FH, FW, self.stride, self.pad, patches[:, :, :, images])
+            columns = slice(images.start * OH * OW, images.stop * OH * OW)
+            np.matmul(W2, col_t[:, columns], out=out_t[:, columns])
+
+        parallel.map_parallel(forward_part, self._parts(N))
         out_t += self.b[:, None]
         return out_t.reshape(FN, N, OH, OW).transpose(1, 0, 2, 3)
 
     def backward(self, dout):
         """dout: (N, FN, OH, OW) -> dx: (N, C, H, W); sets dW and db. dout is left alone."""
-        N, FN = dout.shape[:2]
-        dout_t = self._buffer("dout2.T", (FN, dout.size // FN), dout.dtype)  # (FN, N*OH*OW)
-        np.copyto(dout_t.reshape(FN, N, *dout.shape[2:]), dout.transpose(1, 0, 2, 3))
-        self.db = dout_t.sum(axis=1)
-        self.dW = (self.col.T @ dout_t.T).T.reshape(self.W.shape)
-        return self._input_gradient(dout, dout_t)
+        N, FN, OH, OW = dout.shape
+        dout_t = self._buffer("dout2.T", (FN, N * OH * OW), dout.dtype)  # (FN, N*OH*OW)
+        dout_4d = dout_t.reshape(FN, N, OH, OW)
+        col_t = self.col.T
+        dx = np.empty(self.x_shape, dtype=np.result_type(dout, self.W))
 
-    def _input_gradient(self, dout, dout_t):
+        def backward_part(part):
+            key, images = part
+            np.copyto(dout_4d[:, images], dout[images].transpose(1, 0, 2, 3))
+            columns = slice(images.start * OH * OW, images.stop * OH * OW)
+            part_t = dout_t[:, columns]
+            dW2 = (col_t[:, columns] @ part_t.T).T  # (FN, C*FH*FW)
+            self._input_gradient(dout[images], part_t, dx[images], key)
+            return dW2, part_t.sum(axis=1)
+
+        sums = parallel.map_parallel(backward_part, self._parts(N))
+        self.dW = sum(dW2 for dW2, _ in sums).reshape(self.W.shape)
+        self.db = sum(db for _, db in sums)
+        return dx
+
+    def _input_gradient(self, dout, dout_t, dx, key):
         """dx = col2im(dout2 @ W2), a chunk of images at a time (the tests check it is the same).
 
-        A chunk's dcol (CHUNK_BYTES) is still in the cache when the fold reads it. When dcol
-        has more rows than dout (C*FH*FW > FN), the fold is the bigger job and a chunk's
-        columns are put in (i, j, n) order instead of (n, i, j): then every `+=` of the fold
-        runs over OW * chunk contiguous numbers instead of OW (about twice as fast), at the
-        price of a transposed copy of dout.
+        dout (n, FN, OH, OW) and dout_t (FN, n*OH*OW) are the same numbers; dx (n, C, H, W) is
+        filled in. key names this part's work arrays. A chunk's dcol (CHUNK_BYTES) is still in
+        the cache when the fold reads it. When dcol has more rows than dout (C*FH*FW > FN),
+        the fold is the bigger job and a chunk's columns are put in (i, j, n) order instead of
+        (n, i, j): then every `+=` of the fold runs over OW * chunk contiguous numbers instead
+        of OW (about twice as fast), at the price of a transposed copy of dout.
         """
         FN, C, FH, FW = self.W.shape
         N, _, OH, OW = dout.shape
         W2_t = self.W.reshape(FN, -1).T  # (C*FH*FW, FN)
         image_fastest = W2_t.shape[0] > FN
         chunk = min(N, max(1, self.CHUNK_BYTES // (W2_t.shape[0] * OH * OW * dout.itemsize)))
-        dx = np.empty(self.x_shape, dtype=np.result_type(dout, self.W))
-        dcol_buffer = self._buffer("dcol", (W2_t.shape[0], chunk * OH * OW), dx.dtype)
+        dcol_buffer = self._buffer(("dcol", key), (W2_t.shape[0], chunk * OH * OW), dx.dtype)
         if image_fastest:
-            part_buffer = self._buffer("dout part", (FN, chunk * OH * OW), dout.dtype)
+            part_buffer = self._buffer(("dout part", key), (FN, chunk * OH * OW), dout.dtype)
         for start in range(0, N, chunk):
             n = min(chunk, N - start)
             columns = slice(0, n * OH * OW)
@@ -288,9 +332,8 @@ class Convolution:
                 dcol = dcol.reshape(C, FH, FW, n, OH, OW)
             # dcol[c, p, q, n, i, j]: gradient of tap (p, q) of channel c in window (i, j)
             dx[start:start + n] = _fold(lambda p, q: dcol[:, p, q].transpose(1, 0, 2, 3),
-                                        (n,) + self.x_shape[1:], FH, FW, self.stride, self.pad,
+                                        (n,) + dx.shape[1:], FH, FW, self.stride, self.pad,
                                         dx.dtype)
-        return dx
 
 
 def _pool_stride(pool_h, pool_w, stride):

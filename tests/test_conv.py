@@ -200,6 +200,26 @@ def test_convolution_dx_is_col2im_of_dcol_in_any_chunking(w_shape, images_per_ch
     np.testing.assert_allclose(layer.backward(dout), expected, **TIGHT)
 
 
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_convolution_in_parallel_parts_equals_one_part(threads):
+    """A batch cut into parts run in threads gives the one-part results (N=5: a part may
+    hold one image; 7 threads: more parts wanted than images)."""
+    x, W, b = random_array(0, (5, 3, 6, 7), "transposed"), random_array(1, (4, 3, 3, 2)), \
+        random_array(2, (4,))
+    results = []
+    for parts in (1, threads):
+        layer = conv.Convolution(W, b, stride=1, pad=1)
+        layer.threads, layer.PARALLEL_BYTES = parts, 0
+        out = layer.forward(x)
+        dout = random_array(3, out.shape)
+        results.append((out, layer.backward(dout), layer.dW, layer.db))
+    for serial, threaded in zip(*results):
+        np.testing.assert_allclose(threaded, serial, **TIGHT)
+    expected, grads = torch_grads(lambda *a: F.conv2d(*a, padding=1), (x, W, b), dout)
+    for got, want in zip(results[1], (expected, *grads)):
+        np.testing.assert_allclose(got, want, **TIGHT)
+
+
 def test_convolution_reuses_work_arrays_safely():
     """Batches of other sizes and dtypes in turn: right results, earlier outputs untouched."""
     W, b = random_array(0, (3, 2, 3, 3)), random_array(1, (3,))
