@@ -62,6 +62,7 @@ lab: setup
 bench: setup
 	$(BIN)/python bench/conv.py
 	$(BIN)/python bench/simpleconvnet_mnist.py
+	$(BIN)/python bench/mnist.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -84,8 +84,11 @@ def evaluate(model: nn.Module, loader, loss_fn=None, device=None) -> tuple[float
     return total_loss / max(count, 1), correct / max(count, 1)
 
 
-def train_one_epoch(model, loader, optimizer, loss_fn, device, bar=None) -> tuple[float, float]:
-    """One pass over ``loader`` with parameter updates; returns mean loss and accuracy."""
+def train_one_epoch(model, loader, optimizer, loss_fn, device, bar=None,
+                    scheduler=None) -> tuple[float, float]:
+    """One pass over ``loader`` with parameter updates; returns mean loss and accuracy.
+
+    ``scheduler`` (a torch learning-rate scheduler) is stepped after every batch."""
     model.train()
     total_loss, correct, count = 0.0, 0, 0
     for inputs, targets in loader:
@@ -95,6 +98,8 @@ def train_one_epoch(model, loader, optimizer, loss_fn, device, bar=None) -> tupl
         loss = loss_fn(outputs, targets)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total_loss += loss.item() * len(targets)
         correct += _batch_stats(outputs.detach(), targets)
         count += len(targets)
@@ -105,8 +110,12 @@ def train_one_epoch(model, loader, optimizer, loss_fn, device, bar=None) -> tupl
 
 
 def fit(model: nn.Module, train_loader, val_loader=None, *, optimizer, num_epochs: int,
-        loss_fn=None, device=None, progress: bool = True, on_epoch_end=None) -> History:
+        loss_fn=None, device=None, progress: bool = True, on_epoch_end=None,
+        scheduler=None) -> History:
     """Train for ``num_epochs`` and return the :class:`History`.
+
+    ``scheduler``: a learning-rate scheduler stepped after every batch (e.g. OneCycleLR with
+    ``total_steps = num_epochs * len(train_loader)``).
 
     ``on_epoch_end(epoch, history)`` may return True to stop early (see early stopping in 05).
     """
@@ -117,7 +126,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, optimizer, num_epoch
     bar = tqdm(total=num_epochs * len(train_loader), desc="training", disable=not progress)
     for epoch in range(num_epochs):
         bar.set_description(f"epoch {epoch + 1}/{num_epochs}")
-        metrics = train_one_epoch(model, train_loader, optimizer, loss_fn, device, bar)
+        metrics = train_one_epoch(model, train_loader, optimizer, loss_fn, device, bar, scheduler)
         val_metrics = None if val_loader is None else evaluate(model, val_loader, loss_fn, device)
         history.record(metrics, val_metrics)
         if on_epoch_end is not None and on_epoch_end(epoch, history):

@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from labutils import data
 
@@ -157,3 +158,44 @@ def test_mnist_arrays_match_torchvision():
     image, label = data.mnist(train=False)[3]
     np.testing.assert_allclose(images[3], image.numpy(), atol=1e-7)
     assert labels[3] == label
+
+
+def test_mnist_tensors_are_normalised_as_in_the_seed():
+    images, labels = data.mnist_tensors(train=False)
+    arrays, array_labels = data.mnist_arrays(train=False)
+    assert images.shape == (10000, 1, 28, 28) and images.dtype == torch.float32
+    torch.testing.assert_close(images, torch.from_numpy(arrays) - 0.5)  # Normalize((0.5,), (1,))
+    assert torch.equal(labels, torch.from_numpy(array_labels))
+    assert images.min() == -0.5 and images.max() == 0.5
+
+
+@pytest.mark.parametrize("n, batch_size", [(10, 3), (9, 3), (1, 5)])
+def test_tensor_batches_cover_every_item_once_per_pass(n, batch_size):
+    x, y = torch.arange(n) * 10, torch.arange(n)
+    batches = data.TensorBatches(x, y, batch_size=batch_size, shuffle=True, seed=1)
+    assert len(batches) == -(-n // batch_size)
+    passes = [list(batches), list(batches)]
+    for batches_of_pass in passes:
+        assert len(batches_of_pass) == len(batches)
+        assert all(torch.equal(xb, yb * 10) for xb, yb in batches_of_pass)  # pairs kept
+        seen = torch.cat([yb for _, yb in batches_of_pass])
+        assert sorted(seen.tolist()) == list(range(n))
+    if n > 3:
+        first, second = (torch.cat([yb for _, yb in p]) for p in passes)
+        assert not torch.equal(first, second)  # a new order each pass
+
+
+def test_tensor_batches_are_seeded_and_keep_order_without_shuffle():
+    x = torch.arange(20)
+    order = lambda seed: torch.cat([b for (b,) in data.TensorBatches(x, batch_size=6,  # noqa: E731
+                                                                   shuffle=True, seed=seed)])
+    assert torch.equal(order(3), order(3)) and not torch.equal(order(3), order(4))
+    plain = torch.cat([b for (b,) in data.TensorBatches(x, batch_size=6)])
+    assert torch.equal(plain, x)
+
+
+def test_tensor_batches_reject_bad_input():
+    with pytest.raises(ValueError, match="one common length"):
+        data.TensorBatches(torch.zeros(3), torch.zeros(4), batch_size=2)
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        data.TensorBatches(torch.zeros(3), batch_size=0)

@@ -129,3 +129,14 @@ def test_evaluate_numpy_matches_the_whole_batch():
     loss, acc = train.evaluate_numpy(net, X_test, y_test, batch_size=7)
     assert loss == pytest.approx(float(net.loss(X_test, y_test)), rel=1e-9)
     assert acc == pytest.approx(float(net.accuracy(X_test, y_test)), rel=1e-12)
+
+
+def test_fit_steps_the_scheduler_after_every_batch():
+    train.set_seed(0)
+    model = nn.Linear(2, 2)
+    loader = DataLoader(blobs(), batch_size=50)  # 4 batches
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 / (1 + step))
+    train.fit(model, loader, optimizer=opt, num_epochs=3, progress=False, scheduler=schedule)
+    assert schedule.last_epoch == 12
+    assert opt.param_groups[0]["lr"] == pytest.approx(1.0 / 13)

@@ -1,0 +1,80 @@
+"""labutils.models: the seed networks to spec (shapes, parameter counts) and the layer table."""
+
+import pytest
+import torch
+from torch import nn
+
+from labutils import models, train
+
+
+def images(n=3, seed=0):
+    return torch.randn((n, *models.IMAGE_SHAPE), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("mlp_sigmoid", 1_238_730),  # seed 004: 784*784+784 twice, then 784*10+10
+    ("mlp_relu", 1_238_730),
+    ("seed_cnn", 1_199_882),     # 320 + 18,496 + 1,179,776 + 1,290
+    ("fast_cnn", 206_970),
+])
+def test_parameter_counts(name, expected):
+    assert train.count_parameters(models.MODELS[name]()) == expected
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_every_model_gives_log_probabilities_for_ten_classes(name):
+    model = models.MODELS[name]().eval()
+    with torch.no_grad():
+        out = model(images())
+    assert out.shape == (3, models.NUM_CLASSES)
+    torch.testing.assert_close(out.exp().sum(dim=1), torch.ones(3))
+
+
+def test_seed_mlp_uses_sigmoid_and_the_relu_variant_relu():
+    kinds = lambda model: {type(m) for m in model}  # noqa: E731
+    assert nn.Sigmoid in kinds(models.mlp()) and nn.ReLU not in kinds(models.mlp())
+    assert nn.ReLU in kinds(models.mlp("relu")) and nn.Sigmoid not in kinds(models.mlp("relu"))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        models.mlp("softplus")
+
+
+def test_summary_of_the_seed_cnn_is_the_lecture_table():
+    model = models.seed_cnn().train()
+    rows = models.summary(model)
+    assert [row["output"] for row in rows] == [
+        (32, 26, 26), (32, 26, 26), (64, 24, 24), (64, 24, 24), (64, 12, 12), (9216,),
+        (128,), (128,), (10,), (10,)]
+    assert [row["parameters"] for row in rows] == [320, 0, 18_496, 0, 0, 0, 1_179_776, 0,
+                                                   1_290, 0]
+    assert rows[0]["layer"] == "0 (Conv2d)"
+    assert model.training  # the mode is left as it was
+
+
+def test_summary_counts_frozen_parameters_apart():
+    model = models.fast_cnn(8)
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    rows = models.summary(model)
+    assert sum(r["parameters"] for r in rows) == train.count_parameters(model)
+    assert sum(r["trainable"] for r in rows) == train.count_parameters(model, trainable_only=True)
+    text = models.format_summary(rows)
+    frozen = model[0].weight.numel()
+    assert f"non-trainable parameters: {frozen:,}" in text
+    assert f"total parameters: {train.count_parameters(model):,}" in text
+
+
+def test_fast_cnn_learns_a_small_batch():
+    """20 Adam steps memorise 64 random images with arbitrary labels (gradients flow through
+    every block; with a broken layer the loss stays near ln 10 = 2.3)."""
+    torch.manual_seed(0)
+    model, x = models.fast_cnn(8), images(64)
+    y = torch.arange(64) % 10
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(20):
+        loss = nn.functional.nll_loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[0] > 2.0 and losses[-1] < 0.5
