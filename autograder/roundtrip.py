@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "autograder" / "samples"
 STUDENTS = ("reference", "untouched", "partial")
+ARTIFACT_DIR = "artifacts"  # labutils.grading.ARTIFACT_DIR: trained models a notebook saves
 
 
 class RoundTripError(RuntimeError):
@@ -67,7 +68,8 @@ def _load_sample(assignment: str) -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return {"solved": list(getattr(module, "SOLVED", [])),
-            "written": dict(getattr(module, "WRITTEN", {}))}
+            "written": dict(getattr(module, "WRITTEN", {})),
+            "run_before_submit": bool(getattr(module, "RUN_BEFORE_SUBMIT", False))}
 
 
 def _grade_id(cell: dict) -> str | None:
@@ -90,8 +92,33 @@ def partial_notebook(released: dict, reference: dict, sample: dict) -> dict:
     return notebook
 
 
+def check_source_clean(assignment: str) -> None:
+    """Refuse a source folder holding a trained model: nbgrader copies every file of it to the
+    students (and over their own files when grading)."""
+    leftover = REPO / "source" / assignment / ARTIFACT_DIR
+    if leftover.exists():
+        raise RoundTripError(f"{leftover.relative_to(REPO)}/ exists (saved by running the source "
+                             "notebook): nbgrader would hand it to every student. Delete it.")
+
+
+def run_like_a_student(folder: Path) -> None:
+    """Execute the notebooks of a submission in place, as the student does before submitting
+    (errors allowed: an unfinished notebook is submitted as it is)."""
+    for notebook in sorted(folder.glob("*.ipynb")):
+        cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+               "--ExecutePreprocessor.allow_errors=True", "--ExecutePreprocessor.timeout=600",
+               notebook.name]
+        done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])
+            raise RoundTripError(f"running {notebook} before submitting failed:\n{tail}")
+
+
 def submit(root: Path, assignment: str) -> None:
-    """File the three sample submissions under ``root/submitted/<student>/<assignment>/``."""
+    """File the three sample submissions under ``root/submitted/<student>/<assignment>/``.
+
+    When the sample says RUN_BEFORE_SUBMIT, the reference and partial notebooks are run first,
+    as a student runs them (an assignment graded from saved artifacts needs them)."""
     source, release = REPO / "source" / assignment, root / "release" / assignment
     sample = _load_sample(assignment)
     for student in STUDENTS:
@@ -103,6 +130,9 @@ def submit(root: Path, assignment: str) -> None:
         notebook = partial_notebook(released, reference, sample)
         out = root / "submitted" / "partial" / assignment / nb_path.name
         out.write_text(json.dumps(notebook, indent=1, ensure_ascii=False))
+    if sample["run_before_submit"]:
+        for student in ("reference", "partial"):
+            run_like_a_student(root / "submitted" / student / assignment)
 
 
 def export_scores(root: Path) -> list[dict]:
@@ -119,6 +149,7 @@ def run(root: Path, selected: list[str] | None = None, log=print) -> list[dict]:
     root = root.resolve()
     prepare(root)
     for assignment in selected or assignments():
+        check_source_clean(assignment)
         log(f"[{assignment}] generate_assignment")
         nbgrader(root, "generate_assignment", assignment, "--force")
         submit(root, assignment)
@@ -133,6 +164,7 @@ def generate_release(root: Path, target: Path = REPO / "release") -> Path:
     root = root.resolve()
     prepare(root)
     for assignment in assignments():
+        check_source_clean(assignment)
         nbgrader(root, "generate_assignment", assignment, "--force")
     if target.exists():
         shutil.rmtree(target)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import dis
+import json
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 
@@ -146,3 +148,75 @@ def numpy_only(what: str, modules=FORBIDDEN_MODULES):
         for name in modules:
             sys.modules.pop(name, None)
         sys.modules.update(saved)
+
+
+# ---------------------------------------------------------------- trained models as artifacts
+# A graded notebook never trains for long in the grader: the student's own run saves the trained
+# weights and the accuracy it measured, the grader loads them and measures again on the test set.
+
+ARTIFACT_DIR = "artifacts"
+STATE_FILE = "cnn_state.pt"
+METRICS_FILE = "metrics.json"
+
+
+def save_artifacts(model, metrics: dict, folder=ARTIFACT_DIR):
+    """Write ``model.state_dict()`` and ``metrics`` (a JSON object) into ``folder``."""
+    import torch
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), folder / STATE_FILE)
+    (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+    return folder
+
+
+def load_artifacts(build, folder=ARTIFACT_DIR):
+    """(model, metrics): a fresh ``build()`` carrying the saved weights, and the saved metrics.
+
+    Raises AssertionError with one sentence naming what is wrong: a missing file, a file that
+    is not a state_dict, weights that do not fit ``build()``'s layers, metrics that are not a
+    JSON object with a numeric ``test_accuracy``. Loading never runs code from the file
+    (``weights_only=True``).
+    """
+    import torch
+    folder = Path(folder)
+    state_path, metrics_path = folder / STATE_FILE, folder / METRICS_FILE
+    for path in (state_path, metrics_path):
+        if not path.is_file():
+            raise AssertionError(f"no trained model found: {path} is missing. Run the training "
+                                 f"cell, which saves it, and submit the {folder}/ folder too")
+    try:
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+    except Exception as err:  # any unreadable file is the same mistake for the student
+        raise AssertionError(f"{state_path} is not a saved state_dict ({type(err).__name__}); "
+                             "save it with torch.save(model.state_dict(), path)") from None
+    if not isinstance(state, dict):
+        raise AssertionError(f"{state_path} holds a {type(state).__name__}, not a state_dict")
+    model = build()
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[:3]
+        raise AssertionError(f"the weights in {state_path} do not fit build_cnn(): "
+                             + " ".join(line.strip() for line in first)) from None
+    try:
+        metrics = json.loads(metrics_path.read_text())
+    except ValueError:
+        raise AssertionError(f"{metrics_path} is not valid JSON") from None
+    accuracy = metrics.get("test_accuracy") if isinstance(metrics, dict) else None
+    if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool):
+        raise AssertionError(f"{metrics_path} needs a number under \"test_accuracy\", "
+                             f"got {accuracy!r}")
+    return model.eval(), metrics
+
+
+def assert_claim_matches(claimed: float, measured: float, what: str,
+                         tolerance: float = 0.005) -> None:
+    """Fail unless the accuracy a student's notebook reported is the one the grader measures."""
+    if not 0.0 <= claimed <= 1.0:
+        raise AssertionError(f"{what}: the notebook saved {claimed:g}, which is not a fraction "
+                             f"between 0 and 1 (the grader measures {measured:.4f}). Does "
+                             "evaluate() divide by the number of images?")
+    if abs(claimed - measured) > tolerance:
+        raise AssertionError(f"{what}: the notebook saved {claimed:.2%}, but the saved model "
+                             f"scores {measured:.2%} when the grader measures it. Is evaluate() "
+                             "right, and were the weights saved after training?")

@@ -25,3 +25,61 @@ def test_assert_close_explains_shapes_and_none():
         grading.assert_close(None, np.zeros(2), "out")
     with pytest.raises(AssertionError, match="nan"):
         grading.assert_close(np.array([np.nan]), np.zeros(1), "out")
+
+
+# ---------------------------------------------------------------- trained-model artifacts
+
+def small_model():
+    import torch
+    return torch.nn.Sequential(torch.nn.Linear(3, 2))
+
+
+def test_artifacts_round_trip(tmp_path):
+    import torch
+    torch.manual_seed(0)
+    model = small_model()
+    grading.save_artifacts(model, {"test_accuracy": 0.9, "epochs": 1}, tmp_path)
+    loaded, metrics = grading.load_artifacts(small_model, tmp_path)
+    assert metrics == {"test_accuracy": 0.9, "epochs": 1}
+    assert not loaded.training
+    for p, q in zip(model.parameters(), loaded.parameters()):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("no state", "no trained model found"),
+    ("no metrics", "no trained model found"),
+    ("not a state_dict", "is not a saved state_dict"),
+    ("a list", "not a state_dict"),
+    ("other layers", "do not fit build_cnn"),
+    ("bad json", "is not valid JSON"),
+    ("no accuracy", "needs a number under"),
+])
+def test_broken_artifacts_fail_with_one_sentence(tmp_path, damage, message):
+    import torch
+    grading.save_artifacts(small_model(), {"test_accuracy": 0.9}, tmp_path)
+    state, metrics = tmp_path / grading.STATE_FILE, tmp_path / grading.METRICS_FILE
+    if damage == "no state":
+        state.unlink()
+    elif damage == "no metrics":
+        metrics.unlink()
+    elif damage == "not a state_dict":
+        state.write_bytes(b"not a torch file")
+    elif damage == "a list":
+        torch.save([torch.zeros(2)], state)
+    elif damage == "other layers":
+        torch.save(torch.nn.Linear(4, 2).state_dict(), state)
+    elif damage == "bad json":
+        metrics.write_text("{accuracy: high}")
+    elif damage == "no accuracy":
+        metrics.write_text('{"test_accuracy": "99%"}')
+    with pytest.raises(AssertionError, match=message):
+        grading.load_artifacts(small_model, tmp_path)
+
+
+def test_claimed_accuracy_must_be_the_measured_fraction():
+    grading.assert_claim_matches(0.9870, 0.9880, "test accuracy")
+    with pytest.raises(AssertionError, match="saved 95.00%, but the saved model scores 98.80%"):
+        grading.assert_claim_matches(0.95, 0.988, "test accuracy")
+    with pytest.raises(AssertionError, match="not a fraction between 0 and 1"):
+        grading.assert_claim_matches(9880.0, 0.988, "test accuracy")

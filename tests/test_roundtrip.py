@@ -41,6 +41,32 @@ def test_feedback_is_generated(graded):
             assert list((root / "feedback" / student / assignment).glob("*.html"))
 
 
+def _feedback_text(root, student, assignment):
+    import html
+    import re
+    pages = (root / "feedback" / student / assignment).glob("*.html")
+    return html.unescape(re.sub(r"<[^>]+>", "", "".join(p.read_text() for p in pages)))
+
+
+def test_artifact_grading_explains_a_missing_or_wrong_model(graded):
+    """04_mnist grades the saved model: none saved, or a saved accuracy that is not what the
+    grader measures, scores 0 on those cells with a sentence saying why."""
+    root, rows = graded
+    untouched = _feedback_text(root, "untouched", "04_mnist")
+    assert "no trained model found: artifacts/cnn_state.pt is missing" in untouched
+    partial = _feedback_text(root, "partial", "04_mnist")
+    assert "which is not a fraction between 0 and 1" in partial
+    assert "the grader measures" in partial
+
+
+def test_source_with_a_trained_model_is_refused(tmp_path, monkeypatch):
+    """A source folder holding artifacts/ would hand the instructor's model to every student."""
+    (tmp_path / "source" / "04_mnist" / "artifacts").mkdir(parents=True)
+    monkeypatch.setattr(roundtrip, "REPO", tmp_path)
+    with pytest.raises(roundtrip.RoundTripError, match="hand it to every student"):
+        roundtrip.check_source_clean("04_mnist")
+
+
 def _notebooks(folder):
     return {p.relative_to(folder): p for p in folder.rglob("*") if p.is_file()}
 
