@@ -16,6 +16,7 @@ def images(n=3, seed=0):
     ("mlp_relu", 1_238_730),
     ("seed_cnn", 1_199_882),     # 320 + 18,496 + 1,179,776 + 1,290
     ("fast_cnn", 206_970),
+    ("large_cnn", 3_266_730),    # 320 + 18,496 + 9216*352+352 + 352*10+10
 ])
 def test_parameter_counts(name, expected):
     assert train.count_parameters(models.MODELS[name]()) == expected
@@ -78,3 +79,15 @@ def test_fast_cnn_learns_a_small_batch():
         optimizer.step()
         losses.append(loss.item())
     assert losses[0] > 2.0 and losses[-1] < 0.5
+
+
+def test_large_cnn_options_add_their_layers_and_keep_the_function_shape():
+    plain, regular = models.large_cnn(), models.large_cnn(dropout=0.5, batch_norm=True)
+    kinds = lambda model: [type(m) for m in model]  # noqa: E731
+    assert nn.Dropout not in kinds(plain) and nn.BatchNorm2d not in kinds(plain)
+    assert kinds(regular).count(nn.Dropout) == 2 and kinds(regular).count(nn.BatchNorm2d) == 2
+    # batch norm replaces the convolutions' biases by its own shift: 32 + 64 biases fewer,
+    # 2 * (32 + 64) batch-norm parameters more
+    assert (train.count_parameters(regular)
+            == train.count_parameters(plain) - (32 + 64) + 2 * (32 + 64))
+    assert regular.eval()(images(2)).shape == (2, models.NUM_CLASSES)
