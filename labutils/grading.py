@@ -159,17 +159,18 @@ STATE_FILE = "cnn_state.pt"
 METRICS_FILE = "metrics.json"
 
 
-def save_artifacts(model, metrics: dict, folder=ARTIFACT_DIR):
-    """Write ``model.state_dict()`` and ``metrics`` (a JSON object) into ``folder``."""
+def save_artifacts(model, metrics: dict, folder=ARTIFACT_DIR, state_file=STATE_FILE):
+    """Write ``model.state_dict()`` (as ``state_file``) and ``metrics`` (a JSON object, as
+    metrics.json) into ``folder``."""
     import torch
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), folder / STATE_FILE)
+    torch.save(model.state_dict(), folder / state_file)
     (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
     return folder
 
 
-def load_artifacts(build, folder=ARTIFACT_DIR):
+def load_artifacts(build, folder=ARTIFACT_DIR, state_file=STATE_FILE):
     """(model, metrics): a fresh ``build()`` carrying the saved weights, and the saved metrics.
 
     Raises AssertionError with one sentence naming what is wrong: a missing file, a file that
@@ -179,7 +180,7 @@ def load_artifacts(build, folder=ARTIFACT_DIR):
     """
     import torch
     folder = Path(folder)
-    state_path, metrics_path = folder / STATE_FILE, folder / METRICS_FILE
+    state_path, metrics_path = folder / state_file, folder / METRICS_FILE
     for path in (state_path, metrics_path):
         if not path.is_file():
             raise AssertionError(f"no trained model found: {path} is missing. Run the training "
@@ -196,7 +197,7 @@ def load_artifacts(build, folder=ARTIFACT_DIR):
         model.load_state_dict(state)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[:3]
-        raise AssertionError(f"the weights in {state_path} do not fit build_cnn(): "
+        raise AssertionError(f"the weights in {state_path} do not fit {build.__name__}(): "
                              + " ".join(line.strip() for line in first)) from None
     try:
         metrics = json.loads(metrics_path.read_text())
@@ -220,3 +221,14 @@ def assert_claim_matches(claimed: float, measured: float, what: str,
         raise AssertionError(f"{what}: the notebook saved {claimed:.2%}, but the saved model "
                              f"scores {measured:.2%} when the grader measures it. Is evaluate() "
                              "right, and were the weights saved after training?")
+
+
+def weights_digest(module) -> str:
+    """SHA-256 of every parameter and buffer of ``module`` (names, shapes and bytes): equal
+    digests mean bit-identical weights, e.g. a frozen base that training left alone."""
+    import hashlib
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(f"{name}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()

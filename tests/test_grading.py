@@ -51,7 +51,7 @@ def test_artifacts_round_trip(tmp_path):
     ("no metrics", "no trained model found"),
     ("not a state_dict", "is not a saved state_dict"),
     ("a list", "not a state_dict"),
-    ("other layers", "do not fit build_cnn"),
+    ("other layers", "do not fit small_model"),
     ("bad json", "is not valid JSON"),
     ("no accuracy", "needs a number under"),
 ])
@@ -83,3 +83,26 @@ def test_claimed_accuracy_must_be_the_measured_fraction():
         grading.assert_claim_matches(0.95, 0.988, "test accuracy")
     with pytest.raises(AssertionError, match="not a fraction between 0 and 1"):
         grading.assert_claim_matches(9880.0, 0.988, "test accuracy")
+
+
+def test_weights_digest_sees_any_change_and_only_a_change():
+    import torch
+    torch.manual_seed(0)
+    model = small_model()
+    twin = small_model()
+    twin.load_state_dict(model.state_dict())
+    assert grading.weights_digest(model) == grading.weights_digest(twin)
+    with torch.no_grad():
+        twin[0].weight[0, 0] += 1e-6
+    assert grading.weights_digest(model) != grading.weights_digest(twin)
+
+
+def test_artifacts_under_another_file_name(tmp_path):
+    grading.save_artifacts(small_model(), {"test_accuracy": 0.5}, tmp_path, state_file="a.pt")
+    assert (tmp_path / "a.pt").is_file()
+    _, metrics = grading.load_artifacts(small_model, tmp_path, state_file="a.pt")
+    assert metrics["test_accuracy"] == 0.5
+    with pytest.raises(AssertionError, match="do not fit small_model"):
+        import torch
+        torch.save(torch.nn.Linear(5, 2).state_dict(), tmp_path / "a.pt")
+        grading.load_artifacts(small_model, tmp_path, state_file="a.pt")
