@@ -14,3 +14,16 @@ c.Execute.interrupt_on_timeout = True
 
 # What students see in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Feedback never shows hidden tests: clear them, and cut graded cells' tracebacks (which quote
+# the source around the failing line) to the error message. See autograder/feedback.py.
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "autograder"))
+from feedback import ShortErrors  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortErrors,
+                                    CSSHTMLHeaderPreprocessor]

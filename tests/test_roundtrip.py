@@ -59,6 +59,39 @@ def test_artifact_grading_explains_a_missing_or_wrong_model(graded):
     assert "the grader measures" in partial
 
 
+def _hidden_lines(assignment):
+    """Lines of the hidden test regions of a source notebook that occur nowhere else in it
+    (not in visible tests, not in the solutions) and are long enough to be specific."""
+    hidden = []
+    for path in (REPO / "source" / assignment).glob("*.ipynb"):
+        regions, elsewhere = [], []
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            before, marker, rest = source.partition("### BEGIN HIDDEN TESTS")
+            region, _, after = rest.partition("### END HIDDEN TESTS")
+            regions.append(region if marker else "")
+            elsewhere.append(before + after)
+        visible = "\n".join(elsewhere)
+        hidden += [line.strip() for region in regions for line in region.splitlines()
+                   if len(line.strip()) >= 20 and line.strip() not in visible]
+    return hidden
+
+
+@pytest.mark.parametrize("assignment", roundtrip.assignments())
+def test_feedback_shows_no_hidden_test_code(graded, assignment):
+    """Feedback clears hidden tests and cuts tracebacks (which quote source lines) to one line;
+    the failure messages themselves stay."""
+    root, _ = graded
+    hidden = _hidden_lines(assignment)
+    assert hidden, f"{assignment} has no hidden test lines to look for"
+    for student in roundtrip.STUDENTS:
+        text = _feedback_text(root, student, assignment)
+        assert "BEGIN HIDDEN TESTS" not in text
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"{student}'s feedback on {assignment} shows hidden code: {leaked[:3]}"
+        assert "Traceback (most recent call last)" not in text
+
+
 def test_source_with_a_trained_model_is_refused(tmp_path, monkeypatch):
     """A source folder holding artifacts/ would hand the instructor's model to every student."""
     (tmp_path / "source" / "04_mnist" / "artifacts").mkdir(parents=True)
