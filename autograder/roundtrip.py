@@ -28,10 +28,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from labutils.grading import ARTIFACT_DIR  # where graded notebooks save trained models
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "autograder" / "samples"
 STUDENTS = ("reference", "untouched", "partial")
-ARTIFACT_DIR = "artifacts"  # labutils.grading.ARTIFACT_DIR: trained models a notebook saves
 
 
 class RoundTripError(RuntimeError):
