@@ -13,19 +13,23 @@ HEADLESS := LABUTILS_HEADLESS=1
 FAST := LABUTILS_FAST=1
 PYTEST_ARGS ?=
 
-.PHONY: setup data lint test test-unit test-notebooks release demo lab bench clean help
+.PHONY: setup data lint test test-unit test-notebooks release demo grade hostile mutants lab bench clean help
 
 help:
 	@echo "make setup    venv + pinned packages + browser + data (idempotent)"
 	@echo "make demo     instructor round trip on the sample submissions, prints scores"
 	@echo "make test     lint, unit tests, notebooks (nbval, fast mode), nbgrader round trip, browser"
+	@echo "make grade    grade every submission of a course (COURSE=folder, GRADE_ARGS='-a 01_perceptron -j 2 --force')"
+	@echo "make hostile  grade the hostile submissions (autograder/hostile/) and print what they got"
+	@echo "make mutants  grade the mistake bank, alternatives and mutants (autograder/mistakes/)"
 	@echo "make lab      JupyterLab for a student"
 	@echo "make release  regenerate release/ from source/"
 	@echo "make bench    benchmark tables (bench/)"
 
 setup: $(STAMP) data
 
-$(STAMP): pyproject.toml scripts/install_browser.sh
+$(STAMP): pyproject.toml scripts/install_browser.sh scripts/install_sandbox.sh
+	bash scripts/install_sandbox.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
@@ -36,7 +40,7 @@ data: $(STAMP)
 	$(BIN)/python -m labutils.data stage
 
 test: setup lint
-	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source \
+	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source -m "not mutants" \
 	    --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
@@ -56,6 +60,19 @@ release: setup
 demo: release
 	$(HEADLESS) $(BIN)/python autograder/roundtrip.py demo --root build/demo
 
+# The course folder to grade: nbgrader's CourseDirectory.root (gradebook.db, source/, submitted/).
+COURSE ?= $(CURDIR)
+GRADE_ARGS ?=
+grade: setup
+	$(HEADLESS) $(BIN)/python autograder/grade.py --root $(COURSE) $(GRADE_ARGS)
+
+hostile: setup
+	$(HEADLESS) $(BIN)/python autograder/hostile/grade_hostile.py
+
+# The graders graded: the mistake bank, correct alternatives, 30 mutants per assignment.
+mutants: setup
+	$(HEADLESS) $(BIN)/python autograder/mistakes/grade_mistakes.py
+
 lab: setup
 	$(BIN)/jupyter lab course
 
@@ -63,6 +80,7 @@ bench: setup
 	$(BIN)/python bench/conv.py
 	$(BIN)/python bench/simpleconvnet_mnist.py
 	$(BIN)/python bench/mnist.py
+	$(HEADLESS) $(BIN)/python bench/autograde.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -12,6 +12,15 @@ c.CourseDirectory.release_directory = "release"
 c.Execute.timeout = 30
 c.Execute.interrupt_on_timeout = True
 
+# Grading a class (`make grade`, autograder/grade.py): each submission's kernel runs in a
+# sandbox with these limits (autograder/sandbox.py, Limits). Per-cell time is Execute.timeout.
+c.GradeRunner.workers = 0             # submissions graded at once; 0: one per core
+c.GradeRunner.memory_mb = 4096        # memory a student's kernel may allocate (RLIMIT_DATA)
+c.GradeRunner.wall_seconds = 600      # one whole submission, kernel start included
+c.GradeRunner.output_bytes = 200_000  # characters a notebook may print; the rest is dropped
+c.GradeRunner.file_mb = 256           # largest file a notebook may write
+c.GradeRunner.readable = []           # extra read-only paths (the data folder is always there)
+
 # What students see in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

@@ -12,15 +12,14 @@ its own, files three submissions per assignment —
 ``partial``    the released notebook with the cells named in ``samples/<assignment>/partial.py``
                filled in: a score strictly between,
 
-— then ``autograde``, ``generate_feedback`` and ``export`` to CSV, and prints score/max per student
-and assignment. nbgrader must be on PATH (the Makefile puts the venv's bin/ first: nbgrader shells
-out to ``alembic``).
+— then grades them with the sandboxed runner (``grade.py``, as ``make grade`` does), writes
+feedback and ``grades.csv``, and prints score/max per student and assignment. nbgrader must be
+on PATH (the Makefile puts the venv's bin/ first: nbgrader shells out to ``alembic``).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import json
 import shutil
@@ -29,6 +28,9 @@ import sys
 from pathlib import Path
 
 from labutils.grading import ARTIFACT_DIR  # where graded notebooks save trained models
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import grade  # noqa: E402  (the sandboxed class runner)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "autograder" / "samples"
@@ -136,28 +138,27 @@ def submit(root: Path, assignment: str) -> None:
             run_like_a_student(root / "submitted" / student / assignment)
 
 
-def export_scores(root: Path) -> list[dict]:
-    """Rows of nbgrader's CSV export: assignment, student_id, score, max_score, ..."""
-    csv_path = root / "grades.csv"
-    nbgrader(root, "export", f"--to={csv_path}")
-    with open(csv_path, newline="") as f:
-        return [dict(row, score=float(row["score"]), max_score=float(row["max_score"]))
-                for row in csv.DictReader(f)]
-
-
-def run(root: Path, selected: list[str] | None = None, log=print) -> list[dict]:
-    """The whole round trip for ``selected`` assignments (all by default); returns the CSV rows."""
+def run(root: Path, selected: list[str] | None = None, log=print, workers: int | None = None
+        ) -> list[dict]:
+    """The whole round trip for ``selected`` assignments (all by default): release, submit,
+    then grade every submission with the sandboxed runner (``make grade``) and write feedback.
+    Returns the rows of grades.csv (score and max_score as numbers, a status for each)."""
     root = root.resolve()
     prepare(root)
-    for assignment in selected or assignments():
+    selected = selected or assignments()
+    for assignment in selected:
         check_source_clean(assignment)
         log(f"[{assignment}] generate_assignment")
         nbgrader(root, "generate_assignment", assignment, "--force")
         submit(root, assignment)
-        log(f"[{assignment}] autograde {', '.join(STUDENTS)}")
-        nbgrader(root, "autograde", assignment, "--force")
-        nbgrader(root, "generate_feedback", assignment, "--force")
-    return export_scores(root)
+    log(f"grading {', '.join(STUDENTS)} with autograder/grade.py")
+    try:
+        rows = grade.grade_class(root, selected, workers=workers, feedback=True,
+                                 log=lambda line: log(line))
+    except grade.GradeError as err:
+        raise RoundTripError(str(err)) from None
+    return [dict(row, score=float(row["score"]), max_score=float(row["max_score"]))
+            for row in rows]
 
 
 def generate_release(root: Path, target: Path = REPO / "release") -> Path:

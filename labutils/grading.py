@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dis
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -75,16 +76,49 @@ def _functions(obj):
 
 
 def _global_references(function):
-    """(name, value or None) for every global name a function loads or module it imports."""
+    """(name, value or None) for every global name a function loads or module it imports
+    (``from m import a, b`` inside the function reads as "m.a" and "m.b")."""
     codes = [function.__code__]
     while codes:
         code = codes.pop()
         codes += [const for const in code.co_consts if isinstance(const, types.CodeType)]
+        fromlist = None
         for instruction in dis.get_instructions(code):
             if instruction.opname == "IMPORT_NAME":
-                yield instruction.argval, None
+                module = instruction.argval
+                for name in fromlist or [""]:
+                    yield f"{module}.{name}" if name else module, None
             elif instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
                 yield instruction.argval, function.__globals__.get(instruction.argval)
+            constant = instruction.argval if instruction.opname == "LOAD_CONST" else None
+            fromlist = constant if isinstance(constant, tuple) else None
+
+
+def _uses(obj, modules, allowed=()):
+    """{"name (module) in function": module} for what obj uses from `modules`, less `allowed`."""
+    uses, seen, todo = {}, set(), [obj]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        for function in _functions(item):
+            for name, value in _global_references(function):
+                origin = (value.__name__ if isinstance(value, types.ModuleType)
+                          else getattr(value, "__module__", None) if value is not None else name)
+                source = name if origin == name else f"{name} ({origin})"
+                if _top_module(origin) in modules:
+                    if not _in_modules(origin, allowed):
+                        uses.setdefault(f"{source} in {function.__qualname__}", origin)
+                elif (isinstance(value, (types.FunctionType, type))
+                      and value.__module__ == getattr(obj, "__module__", None)):
+                    todo.append(value)
+    return uses
+
+
+def _in_modules(name, modules) -> bool:
+    """Whether the dotted `name` is one of `modules` or lies inside one."""
+    return any(name == module or name.startswith(module + ".") for module in modules)
 
 
 def forbidden_uses(obj, modules=FORBIDDEN_MODULES) -> list[str]:
@@ -97,24 +131,7 @@ def forbidden_uses(obj, modules=FORBIDDEN_MODULES) -> list[str]:
     or class of obj's own module that obj calls. Comments and docstrings do not count; [] means
     NumPy only as far as the code shows (a runtime check is ``numpy_only``).
     """
-    uses, seen, todo = [], set(), [obj]
-    while todo:
-        item = todo.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        for function in _functions(item):
-            for name, value in _global_references(function):
-                origin = (value.__name__ if isinstance(value, types.ModuleType)
-                          else getattr(value, "__module__", None) if value is not None else name)
-                source = name if origin == name else f"{name} ({origin})"
-                use = f"{source} in {function.__qualname__}"
-                if _top_module(origin) in modules and use not in uses:
-                    uses.append(use)
-                elif (isinstance(value, (types.FunctionType, type))
-                      and value.__module__ == getattr(obj, "__module__", None)):
-                    todo.append(value)
-    return uses
+    return list(_uses(obj, modules))
 
 
 def assert_numpy_only(*objects, modules=FORBIDDEN_MODULES) -> None:
@@ -148,6 +165,93 @@ def numpy_only(what: str, modules=FORBIDDEN_MODULES):
         for name in modules:
             sys.modules.pop(name, None)
         sys.modules.update(saved)
+
+
+# ---------------------------------------------------------------- the student's own code
+# The graders compare a submission with labutils' reference implementations, so a submission
+# that is, inherits from or calls one of them would pass by copying the answer. And a returned
+# value is compared only once it is of a type whose `==` can be trusted: an object of the
+# student's own class could claim to equal everything.
+
+REFERENCE_PACKAGE = "labutils"
+TRUSTED_LIBRARIES = ("builtins", "numpy", "torch")
+_REFERENCE_DIR = os.path.join(Path(__file__).resolve().parent, "")  # ends with a separator
+
+
+def _name(klass) -> str:
+    """int -> 'int', numpy.ndarray -> 'numpy.ndarray', a class of the notebook -> its name."""
+    top = _top_module(klass.__module__)
+    if top in ("builtins", "__main__"):
+        return klass.__qualname__
+    return f"{top}.{klass.__qualname__}"
+
+
+def _borrowed(obj, allowed) -> str | None:
+    """How obj is labutils' code rather than the notebook's, in a few words; None if it is not."""
+    if not isinstance(obj, (types.FunctionType, type)):
+        return f"is a {_name(type(obj))}, not a function or class written in the notebook"
+    for klass in obj.__mro__[:-1] if isinstance(obj, type) else [obj]:
+        module = klass.__module__ or ""
+        if _top_module(module) == REFERENCE_PACKAGE and (
+                klass is obj or not _in_modules(module, allowed)):
+            return f"{'is' if klass is obj else 'inherits from'} {module}.{klass.__qualname__}"
+    for function in _functions(obj):
+        copied = function.__code__.co_filename.startswith(_REFERENCE_DIR)
+        if copied and not _in_modules(function.__module__ or "", allowed):
+            return f"runs the code of {function.__module__}.{function.__qualname__}"
+    uses = _uses(obj, (REFERENCE_PACKAGE,), allowed)
+    return f"uses {', '.join(uses)}" if uses else None
+
+
+def assert_own_code(*objects, what: str = "", allowed=()) -> None:
+    """Fail unless every function or class in `objects` is the student's own code.
+
+    Refused: an object defined in labutils (``AND = labutils.perceptron.AND``), a class that
+    inherits from one, a callable that is no plain function or class (``functools.partial``),
+    code copied out of labutils, and code that uses labutils (found as by ``forbidden_uses``,
+    in the notebook's helpers it calls too). `allowed` names the labutils modules the
+    assignment lets students use ("labutils.data"); `what` names the graded part in the
+    message (by default the object's own name).
+    """
+    for obj in objects:
+        problem = _borrowed(obj, allowed)
+        if problem:
+            name = getattr(obj, "__qualname__", None) or type(obj).__name__
+            extra = f"; of labutils only {_listed(list(allowed))} may be used" if allowed else ""
+            raise AssertionError(f"{name} {problem}: write {what or 'it'} yourself, without "
+                                 f"labutils' reference code{extra}")
+
+
+def _trusted(klass) -> bool:
+    """A class of builtins, NumPy or torch, found under its own name there (not a look-alike)."""
+    if _top_module(klass.__module__) not in TRUSTED_LIBRARIES:
+        return False
+    found = sys.modules.get(klass.__module__)
+    for part in klass.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is klass
+
+
+def assert_type(actual, expected_types, what: str, hint: str = "") -> None:
+    """Fail unless ``actual`` is an instance of `expected_types` (a type or a tuple of types) whose
+    class and bases all come from builtins, NumPy or torch, so that its `==` can be trusted.
+
+    Call it before comparing a returned value: an object of the student's own class (even one
+    that inherits from int, or sits in an array of dtype object) could claim to equal
+    everything, so arrays must hold numbers. `hint` ends the message.
+    """
+    if actual is None:
+        raise AssertionError(f"{what} is None: did the function forget to return its result?")
+    expected = expected_types if isinstance(expected_types, tuple) else (expected_types,)
+    names = _listed([_name(klass) for klass in expected])
+    klass, hint = type(actual), f"; {hint}" if hint else ""
+    if not isinstance(actual, expected):
+        raise AssertionError(f"{what} is of type {_name(klass)}, expected {names}{hint}")
+    if not all(_trusted(base) for base in klass.__mro__):
+        raise AssertionError(f"{what} is of type {_name(klass)}, a class of your own: return a "
+                             f"plain {names}{hint}")
+    if isinstance(actual, np.ndarray) and actual.dtype.kind not in "biufc":
+        raise AssertionError(f"{what} is an array of dtype {actual.dtype}, expected numbers{hint}")
 
 
 # ---------------------------------------------------------------- trained models as artifacts

@@ -20,3 +20,10 @@ def _close_figures():
     yield
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def run_as_cell(source: str) -> dict:
+    """The namespace left by running ``source`` as a notebook cell (module ``__main__``)."""
+    namespace = {"__name__": "__main__"}
+    exec(compile(source, "<notebook cell>", "exec"), namespace)
+    return namespace

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from conftest import run_as_cell
+
 from labutils import grading
 
 
@@ -106,3 +108,222 @@ def test_artifacts_under_another_file_name(tmp_path):
         import torch
         torch.save(torch.nn.Linear(5, 2).state_dict(), tmp_path / "a.pt")
         grading.load_artifacts(small_model, tmp_path, state_file="a.pt")
+
+
+# ---------------------------------------------------------------- the student's own code
+
+SUBMISSION = '''
+import functools
+import types
+
+import numpy as np
+
+import labutils.perceptron
+from labutils import backprop as bp
+from labutils import data, train
+from labutils import perceptron as P
+from labutils.perceptron import AND as imported_and
+
+
+def own_gate(x1, x2):
+    return int(x1 + x2 - 1.5 > 0)
+
+
+def own_xor(x1, x2):
+    return own_gate(helper(x1, x2), x1)
+
+
+def helper(x1, x2):
+    return int(np.logical_xor(x1, x2))
+
+
+class OwnLayer:
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+
+def wrapper(x1, x2):
+    return int(P.AND(x1, x2))
+
+
+def dotted_wrapper(x1, x2):
+    return labutils.perceptron.AND(x1, x2)
+
+
+def imports_inside(x1, x2):
+    from labutils.perceptron import AND
+    return AND(x1, x2)
+
+
+def calls_a_wrapper(x1, x2):
+    return wrapper(x1, x2)
+
+
+class Inherits(bp.Affine):
+    pass
+
+
+class Delegates:
+    def __init__(self):
+        self.layer = bp.ReLU()
+
+    def backward(self, dout):
+        return self.layer.backward(dout)
+
+
+def batches(x, y):
+    return data.TensorBatches(x, y, batch_size=10)
+
+
+def batches_inside(x, y):
+    from labutils import data
+    return data.TensorBatches(x, y, batch_size=10)
+
+
+def trains(model, x, y):
+    return train.evaluate(model, data.TensorBatches(x, y, batch_size=10))
+
+
+partial_gate = functools.partial(P.AND)
+copied = types.FunctionType(own_gate.__code__, globals(), "copied")
+copied_from_labutils = types.FunctionType(P.step.__code__, globals(), "step")
+
+
+class Liar:
+    """Claims to equal everything, and to be no distance from anything."""
+
+    def __eq__(self, other):
+        return True
+
+    def __int__(self):
+        return 0
+
+    def __sub__(self, other):
+        return 0.0
+
+    __rsub__ = __sub__
+
+    def __abs__(self):
+        return 0.0
+
+    def __le__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+class LyingInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+class LyingArray(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), bool)
+
+
+class Disguised(Liar):
+    """Says it is an int when isinstance asks."""
+
+    @property
+    def __class__(self):
+        return int
+
+
+LookAlike = type("int64", (int,), {"__module__": "numpy", "__eq__": lambda s, o: True,
+                                   "__hash__": int.__hash__})
+'''
+
+
+@pytest.fixture(scope="module")
+def own():
+    return run_as_cell(SUBMISSION)
+
+
+def test_own_code_passes(own):
+    grading.assert_own_code(own["own_gate"], own["own_xor"], own["OwnLayer"], own["copied"])
+    grading.assert_own_code(own["batches"], own["batches_inside"], allowed=("labutils.data",))
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("imported_and", r"AND is labutils\.perceptron\.AND: write the gates yourself"),
+    ("wrapper", r"wrapper uses P \(labutils\.perceptron\) in wrapper: write the gates"),
+    ("dotted_wrapper", r"uses labutils in dotted_wrapper"),
+    ("imports_inside", r"uses labutils\.perceptron\.AND in imports_inside"),
+    ("calls_a_wrapper", r"uses P \(labutils\.perceptron\) in wrapper"),  # through its helper
+    ("Inherits", r"Inherits inherits from labutils\.backprop\.Affine"),
+    ("Delegates", r"uses bp \(labutils\.backprop\) in Delegates\.__init__"),
+    ("partial_gate", r"partial is a functools\.partial, not a function or class written"),
+    ("copied_from_labutils", r"step runs the code of __main__\.step"),
+    ("batches", r"uses data \(labutils\.data\) in batches"),  # allowed only when named
+])
+def test_labutils_code_is_refused(own, name, problem):
+    with pytest.raises(AssertionError, match=problem):
+        grading.assert_own_code(own["own_gate"], own[name], what="the gates")
+
+
+def test_allowed_modules_open_nothing_else(own):
+    with pytest.raises(AssertionError, match=r"uses train \(labutils\.train\) in trains: write "
+                                             r"it yourself.*only labutils\.data may be used"):
+        grading.assert_own_code(own["trains"], allowed=("labutils.data",))
+
+
+def test_assert_type_passes_library_types():
+    import torch
+    grading.assert_type(1, int, "AND(1, 1)")
+    grading.assert_type(True, int, "AND(1, 1)")  # bool is an int
+    grading.assert_type(np.int64(1), (int, np.integer), "AND(1, 1)")
+    grading.assert_type(np.float32(0.5), (float, np.floating), "loss")
+    grading.assert_type(np.zeros(3), np.ndarray, "dx")
+    grading.assert_type(torch.zeros(3), torch.Tensor, "out")
+    grading.assert_type(torch.nn.Parameter(torch.zeros(3)), torch.Tensor, "weight")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda own: None, r"AND\(0, 1\) is None: did the function forget to return"),
+    (lambda own: 1.0, r"AND\(0, 1\) is of type float, expected int or numpy\.integer"),
+    (lambda own: np.bool_(True), r"is of type numpy\.bool, expected int or numpy\.integer"),
+    (lambda own: own["Liar"](), r"AND\(0, 1\) is of type Liar, expected int or numpy\.integer"),
+    (lambda own: own["LyingInt"](0),
+     r"AND\(0, 1\) is of type LyingInt, a class of your own: return a plain int"),
+    (lambda own: own["Disguised"](), r"is of type Disguised, a class of your own"),
+    (lambda own: own["LookAlike"](0), r"is of type numpy\.int64, a class of your own"),
+])
+def test_assert_type_refuses_other_and_lying_types(own, make, message):
+    value = make(own)
+    assert value is None or value == 1 or value == 1.0 or value.dtype == bool
+    with pytest.raises(AssertionError, match=message):
+        grading.assert_type(value, (int, np.integer), "AND(0, 1)")
+
+
+def test_assert_type_refuses_an_array_of_ones_own(own):
+    lying = np.zeros(3).view(own["LyingArray"])
+    assert np.all(lying == np.ones(3))
+    with pytest.raises(AssertionError, match="dx is of type LyingArray, a class of your own"):
+        grading.assert_type(lying, np.ndarray, "dx")
+    with pytest.raises(AssertionError, match=r"dx is of type list, expected numpy\.ndarray"):
+        grading.assert_type([0.0, 1.0], np.ndarray, "dx")
+    liars = np.array([own["Liar"](), own["Liar"]()], dtype=object)
+    assert np.allclose(liars, [0.5, 2.0])  # numpy compares such objects by their own rules
+    with pytest.raises(AssertionError, match="dx is an array of dtype object, expected numbers"):
+        grading.assert_type(liars, np.ndarray, "dx")
+    grading.assert_type(np.zeros(3) > 0, np.ndarray, "mask")  # booleans are numbers here
+
+
+def test_assert_type_ends_with_the_hint():
+    import torch
+    with pytest.raises(AssertionError, match=r"^the loss is of type torch\.Tensor, expected float; "
+                                             r"return loss\.item\(\)$"):
+        grading.assert_type(torch.tensor(1.0), float, "the loss", hint="return loss.item()")
+
+
+def test_allowed_module_classes_may_be_extended():
+    namespace = {"__name__": "__main__"}
+    exec(compile("from labutils import data\n\n\n"
+                 "class Batches(data.TensorBatches):\n"
+                 "    pass\n", "<notebook cell>", "exec"), namespace)
+    grading.assert_own_code(namespace["Batches"], allowed=("labutils.data",))
+    with pytest.raises(AssertionError, match=r"inherits from labutils\.data\.TensorBatches"):
+        grading.assert_own_code(namespace["Batches"])

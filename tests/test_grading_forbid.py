@@ -6,6 +6,8 @@ Each "submission" is executed into a fresh namespace named __main__, as a notebo
 import sys
 
 import pytest
+
+from conftest import run_as_cell
 import torch  # noqa: F401  (imported, so that the tests see it restored afterwards)
 
 from labutils import grading
@@ -34,6 +36,11 @@ def uses_functional(x):
 def imports_inside(x):
     import torch
     return torch.zeros(1)
+
+
+def imports_from_inside(x):
+    from torch import conv2d
+    return conv2d(x, x)
 
 
 def uses_scipy(x):
@@ -73,9 +80,7 @@ class NumpyLayer:
 
 @pytest.fixture(scope="module")
 def submission():
-    namespace = {"__name__": "__main__"}
-    exec(compile(SUBMISSION, "<notebook cell>", "exec"), namespace)
-    return namespace
+    return run_as_cell(SUBMISSION)
 
 
 def test_numpy_code_passes(submission):
@@ -87,6 +92,7 @@ def test_numpy_code_passes(submission):
 @pytest.mark.parametrize("name, found", [
     ("uses_functional", "F (torch.nn.functional) in uses_functional"),
     ("imports_inside", "torch in imports_inside"),
+    ("imports_from_inside", "torch.conv2d in imports_from_inside"),  # module.name
     ("uses_scipy", "correlate2d (scipy.signal._signaltools) in uses_scipy"),
     ("uses_a_torch_builtin", "conv2d (torch) in uses_a_torch_builtin"),
     ("calls_a_torch_helper", "torch in to_tensor"),

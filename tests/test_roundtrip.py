@@ -34,6 +34,12 @@ def test_reference_full_untouched_zero_partial_between(graded, assignment):
     assert 0 < by_student["partial"][0] < maximum
 
 
+def test_every_sample_is_graded_in_the_sandbox(graded):
+    _, rows = graded
+    assert {row["status"] for row in rows} == {"graded"}
+    assert len(rows) == len(roundtrip.assignments()) * len(roundtrip.STUDENTS)
+
+
 def test_feedback_is_generated(graded):
     root, _ = graded
     for assignment in roundtrip.assignments():
@@ -59,22 +65,48 @@ def test_artifact_grading_explains_a_missing_or_wrong_model(graded):
     assert "the grader measures" in partial
 
 
+def _region_lines(assignment, region_name):
+    """Lines of a source notebook's `### BEGIN <region_name>` regions that occur nowhere
+    outside them and are long enough (20+ characters) to be specific."""
+    path = REPO / "source" / assignment / f"{assignment}.ipynb"
+    regions, elsewhere = [], []
+    for cell in json.loads(path.read_text())["cells"]:
+        source = "".join(cell["source"])
+        before, marker, rest = source.partition(f"### BEGIN {region_name}")
+        region, _, after = rest.partition(f"### END {region_name}")
+        regions.append(region if marker else "")
+        elsewhere.append(before + after)
+    outside = "\n".join(elsewhere)
+    return [line.strip() for region in regions for line in region.splitlines()
+            if len(line.strip()) >= 20 and line.strip() not in outside]
+
+
 def _hidden_lines(assignment):
-    """Lines of the hidden test regions of a source notebook that occur nowhere else in it
-    (not in visible tests, not in the solutions) and are long enough to be specific."""
-    hidden = []
-    for path in (REPO / "source" / assignment).glob("*.ipynb"):
-        regions, elsewhere = [], []
-        for cell in json.loads(path.read_text())["cells"]:
-            source = "".join(cell["source"])
-            before, marker, rest = source.partition("### BEGIN HIDDEN TESTS")
-            region, _, after = rest.partition("### END HIDDEN TESTS")
-            regions.append(region if marker else "")
-            elsewhere.append(before + after)
-        visible = "\n".join(elsewhere)
-        hidden += [line.strip() for region in regions for line in region.splitlines()
-                   if len(line.strip()) >= 20 and line.strip() not in visible]
-    return hidden
+    return _region_lines(assignment, "HIDDEN TESTS")
+
+
+def _solution_lines(assignment):
+    return _region_lines(assignment, "SOLUTION")
+
+
+@pytest.mark.parametrize("assignment", roundtrip.assignments())
+def test_release_and_feedback_show_no_solution_code(graded, assignment):
+    """Neither the released notebook nor the feedback of a student who did not write a solution
+    shows a line of it (the partial student's feedback shows only the cells it solved)."""
+    root, _ = graded
+    lines = _solution_lines(assignment)
+    assert lines, f"{assignment} has no solution lines to look for"
+    notebook = json.loads((REPO / "release" / assignment / f"{assignment}.ipynb").read_text())
+    released = "\n".join("".join(cell["source"]) for cell in notebook["cells"])
+    assert [line for line in lines if line in released] == []
+    assert [line for line in lines if line in _feedback_text(root, "untouched", assignment)] == []
+    # The partial student's own notebook may hold some solution lines; no other may show.
+    reference = json.loads((REPO / "source" / assignment / f"{assignment}.ipynb").read_text())
+    submitted = roundtrip.partial_notebook(notebook, reference, roundtrip._load_sample(assignment))
+    theirs = "\n".join("".join(cell["source"]) for cell in submitted["cells"])
+    unsolved = [line for line in lines if line not in theirs]
+    partial = _feedback_text(root, "partial", assignment)
+    assert [line for line in unsolved if line in partial] == []
 
 
 @pytest.mark.parametrize("assignment", roundtrip.assignments())

@@ -1,0 +1,56 @@
+"""The graders graded: every banked mistake loses points with a message that names it, every
+correct alternative gets full marks, and mechanical mutants die (autograder/mistakes/).
+
+Grading the whole bank takes longer than the rest of the suite together, so those tests carry
+the ``mutants`` mark: `make mutants` runs them (and prints the table); `make test` runs the
+fast ones here."""
+
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "autograder"))
+sys.path.insert(0, str(REPO / "autograder" / "mistakes"))
+import mutants  # noqa: E402
+import grade_mistakes as suite  # noqa: E402
+
+BANKS = suite.assignments_with_banks()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return suite.run(tmp_path_factory.mktemp("mutants") / "course", BANKS, mutant_count=30)
+
+
+def test_every_bank_replaces_real_solution_cells():
+    for assignment in BANKS:
+        honest, *others = suite.plan(assignment, 0)
+        assert len([o for o in others if o["kind"] == "mistake"]) >= 10, assignment
+        for item in others:
+            assert item["notebook"] != honest["notebook"], item["name"]
+
+
+@pytest.mark.mutants
+@pytest.mark.parametrize("assignment", BANKS)
+def test_targets_are_met(report, assignment):
+    summary = {assignment: report["summary"][assignment]}
+    assert suite.misses(summary) == [], suite.table(report)
+
+
+@pytest.mark.mutants
+def test_the_honest_submissions_pass_every_test(report):
+    assert all(r["honest_clean"] for r in report["results"])
+
+
+def test_mutants_are_single_edits_that_compile():
+    code = "def f(x, y):\n    '''doc'''\n    z = x + 2 * y\n    return z > 0\n"
+    found = mutants.mutants(code, "cell")
+    names = [m.name for m in found]
+    assert names == ["cell:0:delete-body-1", "cell:0:delete-body-2", "cell:5:Add->Sub",
+                     "cell:9:Mult->Div", "cell:11:2->3", "cell:15:Gt->GtE", "cell:18:0->1"]
+    assert all("doc" in m.code for m in found), "docstrings are never mutated"
+    for m in found:
+        compile(m.code, m.name, "exec")
+    assert mutants.sample(found, 3, seed=0) == mutants.sample(found, 3, seed=0)
