@@ -101,11 +101,11 @@ def wrap(argv: list[str], workdir: str, limits: Limits, ipc_dir: str | None = No
     """The command that runs ``argv`` inside the sandbox with ``workdir`` as its only
     writable directory (and current directory)."""
     readable = python_paths() + data_paths() + list(limits.readable)
-    binds = _system_binds()
+    # An empty /tmp first: what is bound next may itself live under /tmp (a clone in /tmp).
+    binds = [*_system_binds(), "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+             "--perms", "01777", "--dir", "/tmp/home"]
     for path in readable:
         binds += [*_parents(path), "--ro-bind", path, path]
-    binds += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-              "--perms", "01777", "--dir", "/tmp/home"]
     if ipc_dir:
         binds += ["--bind", ipc_dir, ipc_dir]
     binds += [*_parents(workdir), "--bind", workdir, workdir, "--chdir", workdir]
