@@ -40,7 +40,7 @@ data: $(STAMP)
 	$(BIN)/python -m labutils.data stage
 
 test: setup lint
-	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source -m "not mutants" \
+	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source \
 	    --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
@@ -49,7 +49,7 @@ lint: setup
 	$(BIN)/ruff check course source --select F
 
 test-unit: setup
-	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser" $(PYTEST_ARGS)
+	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser and not mutants" $(PYTEST_ARGS)
 
 test-notebooks: setup
 	$(HEADLESS) $(FAST) $(BIN)/python -m pytest course source --nbval-lax --nbval-current-env

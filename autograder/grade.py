@@ -7,11 +7,12 @@ COURSE is an nbgrader course folder (``CourseDirectory.root``): ``gradebook.db``
 ``nbgrader generate_assignment``, ``source/`` and the students' work in
 ``submitted/STUDENT/ASSIGNMENT/``. For each submission:
 
-1. a scratch copy goes to ``.grading/jobs/STUDENT/ASSIGNMENT/`` with a copy of the gradebook;
-   notebooks that are not JSON, and folders without a notebook, are settled here without a kernel;
-2. ``grade_worker.py execute`` runs nbgrader's autograde on it, the kernel in the sandbox
-   (``sandbox.py``: no network, own process namespace, memory/file/output/time limits, only the
-   scratch copy writable, nothing of the course visible), one worker per core;
+1. a scratch copy goes to ``.grading/jobs/STUDENT/ASSIGNMENT/``; notebooks that are not JSON,
+   and folders without a notebook, are settled here without a kernel;
+2. a long-lived ``grade_worker.py serve`` process (one per worker, one worker per core) runs
+   nbgrader's sanitizing preprocessors (the instructor's cells restored) and its Execute on it,
+   the kernel in the sandbox (``sandbox.py``: no network, own process namespace, memory/file/
+   output/time limits, only the scratch copy writable, nothing of the course visible);
 3. the executed notebook is read for the outcome (timed out, out of memory, kernel died), its
    student cells for tampering with the checks (``tamper.py``), and kept in ``.sandboxed/``;
 4. at the end one ``grade_worker.py merge`` per assignment records every executed notebook in
@@ -33,6 +34,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import queue
+import select
 import shutil
 import signal
 import sqlite3
@@ -153,35 +156,74 @@ def copy_plain(source: Path, target: Path) -> None:
 
 
 def prepare_job(root: Path, student: str, assignment: str) -> Path:
-    """A private course folder for one submission: a copy of the gradebook, source/ linked
-    (nbgrader reads it, the kernel never sees it), the submission copied."""
+    """A private folder for one submission: its scratch copy (the kernel's only writable
+    directory) in ``submitted/``, the executed notebooks in ``autograded/``."""
     job = root / ".grading" / "jobs" / student / assignment
     if job.exists():
         shutil.rmtree(job)
     job.mkdir(parents=True)
-    # A copy: nothing writes the course's gradebook until every job is done (record_class).
-    shutil.copyfile(root / "gradebook.db", job / "gradebook.db")
-    (job / "source").symlink_to((root / "source").resolve())
     copy_plain(root / "submitted" / student / assignment, job / "submitted" / student / assignment)
     return job
 
 
-def run_worker(job: Path, student: str, assignment: str, limits: sandbox.Limits) -> tuple[int, str]:
-    """Run the sandboxed autograde; (exit code or None on the wall-clock limit, log tail)."""
-    limits_json = json.dumps(dataclasses.asdict(limits))
-    cmd = [sys.executable, str(WORKER), "execute", str(job), assignment, student, limits_json]
-    log_path = job / "worker.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=job, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+class Worker:
+    """One long-lived ``grade_worker.py serve`` process: it imports nbgrader once and executes
+    submissions one after another, each in a fresh sandboxed kernel. Past the wall-clock
+    limit its whole process group (nbgrader and, through it, the kernel) is killed, and the
+    next submission starts a new one."""
+
+    def __init__(self, root: Path, limits: sandbox.Limits, log_path: Path):
+        self.root, self.limits, self.log_path = root, limits, log_path
+        self.process: subprocess.Popen | None = None
+
+    def _start(self) -> None:
+        limits_json = json.dumps(dataclasses.asdict(self.limits))
+        cmd = [sys.executable, str(WORKER), "serve", str(self.root), limits_json]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=log, text=True,
+                                            start_new_session=True)
+
+    def run(self, job: Path, student: str, assignment: str, names: list[str]
+            ) -> tuple[int | None, str]:
+        """Execute one submission: (0, "") when done, (1, reason) when it failed, (None, "")
+        past the wall-clock limit."""
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        request = {"job": str(job), "student": student, "assignment": assignment,
+                   "notebooks": names}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], self.limits.wall_seconds)
+        if not ready:
+            self.stop()
+            return None, ""
+        line = self.process.stdout.readline()
+        if not line:  # the worker itself died
+            self.stop()
+            return 1, self.log_path.read_bytes()[-4000:].decode(errors="replace")
+        error = json.loads(line)["error"]
+        return (1, error) if error else (0, "")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+    def close(self) -> None:
+        """Let the worker finish and clean up; kill it if it does not."""
+        if self.process is None:
+            return
+        self.process.stdin.close()
         try:
-            code = process.wait(timeout=limits.wall_seconds)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # nbgrader and, through it, the kernel
-            process.wait()
-            code = None
-    tail = log_path.read_bytes()[-4000:].decode(errors="replace")
-    return code, tail
+            pass
+        self.stop()
 
 
 def outcome_of(notebooks: list[dict], code: int | None, log_tail: str) -> tuple[str, str]:
@@ -209,7 +251,7 @@ def void_tests(notebook: dict, reason: str) -> None:
                 "error", ename="IntegrityError", evalue=reason, traceback=[reason]))
 
 
-def grade_one(root: Path, student: str, assignment: str, limits: sandbox.Limits) -> Outcome:
+def grade_one(root: Path, student: str, assignment: str, worker: Worker) -> Outcome:
     """Grade one submission in its sandbox; leave its executed notebooks in .sandboxed/."""
     start = time.monotonic()
     names = notebook_names(root, assignment)
@@ -225,7 +267,7 @@ def grade_one(root: Path, student: str, assignment: str, limits: sandbox.Limits)
         shutil.rmtree(target)
         return Outcome(student, assignment, *settled, time.monotonic() - start)
     job = prepare_job(root, student, assignment)
-    code, log_tail = run_worker(job, student, assignment, limits)
+    code, log_tail = worker.run(job, student, assignment, names)
     executed = job / "autograded" / student / assignment
     notebooks = {n: json.loads((executed / n).read_text()) for n in names
                  if (executed / n).is_file()}
@@ -338,7 +380,9 @@ def export(root: Path, state: State) -> Path:
 def submission_digest(root: Path, key: str, limits: sandbox.Limits) -> str:
     """Changes when the submission, the assignment's source or the limits change."""
     assignment = key.split("/")[1]
-    return digest(root / "submitted" / key, json.dumps(dataclasses.asdict(limits))
+    # Threads follow the number of workers and do not change a score: not in the digest.
+    limits_now = {k: v for k, v in dataclasses.asdict(limits).items() if k != "threads"}
+    return digest(root / "submitted" / key, json.dumps(limits_now, sort_keys=True)
                   + digest(root / "source" / assignment, ""))
 
 
@@ -356,14 +400,20 @@ def check_course(root: Path, selected: list[str] | None) -> list[str]:
     return selected or known
 
 
-def grade_submission(root: Path, key: str, limits: sandbox.Limits, force: bool = False
-                     ) -> Outcome | None:
-    """Grade one STUDENT/ASSIGNMENT and record it; None when it was graded already. This is
-    what one array job of a cluster runs (``--one``)."""
+def grade_submission(root: Path, key: str, limits: sandbox.Limits, force: bool = False,
+                     worker: Worker | None = None) -> Outcome | None:
+    """Grade one STUDENT/ASSIGNMENT and record it; None when it was graded already. Without a
+    ``worker`` this starts its own: what one array job of a cluster runs (``--one``)."""
     state, now = State(root), submission_digest(root, key, limits)
     if not force and state.done(key, now):
         return None
-    outcome = grade_one(root, *key.split("/"), limits)
+    own = worker is None
+    worker = worker or Worker(root, limits, root / ".grading" / "logs" / f"{key}.log")
+    try:
+        outcome = grade_one(root, *key.split("/"), worker)
+    finally:
+        if own:
+            worker.close()
     state.record(key, now, outcome)
     return outcome
 
@@ -396,12 +446,29 @@ def grade_class(root: Path, selected: list[str] | None = None, workers: int | No
     todo = [k for k in keys if force or not state.done(k, submission_digest(root, k, limits))]
     log(f"{len(keys)} submissions, {len(keys) - len(todo)} already graded, "
         f"{len(todo)} to grade with {workers} workers")
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_submission, root, key, limits, True): key for key in todo}
-        for future in as_completed(futures):
-            outcome = future.result()
-            log(f"  {outcome.assignment:<18} {outcome.student:<24} {outcome.status:<22} "
-                f"{outcome.seconds:6.1f} s  {outcome.note[:60]}")
+    if workers > 1:  # one kernel per core rather than every kernel on every core
+        cores = len(os.sched_getaffinity(0))
+        limits = dataclasses.replace(limits, threads=max(1, cores // workers))
+    idle: queue.Queue[Worker] = queue.Queue()
+    for i in range(workers):
+        idle.put(Worker(root, limits, root / ".grading" / "logs" / f"worker{i}.log"))
+
+    def grade_with_a_worker(key: str) -> Outcome:
+        worker = idle.get()
+        try:
+            return grade_submission(root, key, limits, True, worker)
+        finally:
+            idle.put(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in as_completed([pool.submit(grade_with_a_worker, k) for k in todo]):
+                outcome = future.result()
+                log(f"  {outcome.assignment:<18} {outcome.student:<24} {outcome.status:<22} "
+                    f"{outcome.seconds:6.1f} s  {outcome.note[:60]}")
+    finally:
+        while not idle.empty():
+            idle.get().close()
     return record_class(root, selected, feedback)
 
 

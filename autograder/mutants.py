@@ -6,8 +6,9 @@
 Operators (each applied at every place it fits, inside functions only, docstrings left alone):
 arithmetic (+ -, * /, ** *, @ *), comparisons (> >=, < <=, == !=), `and`/`or`, augmented
 assignment made plain (``+=`` -> ``=``), a numeric constant changed (n -> n + 1, x -> 2x, 0 -> 1),
-a unary minus or `not` dropped, the first two arguments of a call swapped, one statement of a
-block deleted. Names are stable for the same code, so a surviving mutant can be listed by name.
+``True``/``False`` flipped, a unary minus or `not` dropped, the first two arguments of a call
+swapped, a keyword argument dropped, a comprehension's ``if`` dropped, ``return x`` made
+``return None``, one statement of a block deleted. Names are stable for the same code, so a surviving mutant can be listed by name.
 """
 
 from __future__ import annotations
@@ -78,6 +79,17 @@ def _edits(node: ast.AST, docstrings: set[int]):
         value = node.value
         changed = 1 if value == 0 else (value + 1 if isinstance(value, int) else value * 2)
         yield f"{value!r}->{changed!r}", lambda n: setattr(n, "value", changed)
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        yield f"{node.value}->{not node.value}", lambda n: setattr(n, "value", not n.value)
+    if isinstance(node, ast.Return) and node.value is not None \
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+        yield "return-None", lambda n: setattr(n, "value", ast.Constant(None))
+    if isinstance(node, ast.comprehension) and node.ifs:
+        yield "drop-if", lambda n: setattr(n, "ifs", [])
+    if isinstance(node, ast.Call):
+        for i, keyword in enumerate(node.keywords):
+            if keyword.arg is not None:
+                yield f"drop-{keyword.arg}=", lambda n, i=i: n.keywords.pop(i)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
         yield f"drop-{type(node.op).__name__}", "unwrap"
     if isinstance(node, ast.Call) and len(node.args) >= 2 \

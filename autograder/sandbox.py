@@ -34,6 +34,8 @@ SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/li
 # Environment a kernel keeps: locale, BLAS/OpenMP settings (some CPUs need OPENBLAS_CORETYPE
 # for correct results), the course's own switches.
 PASSED_ENV_PREFIXES = ("LANG", "LC_", "OPENBLAS_", "OMP_", "MKL_", "LABUTILS_", "TORCH_HOME")
+# What sets a kernel's thread count: OpenMP (torch reads it too), OpenBLAS, MKL.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
@@ -47,6 +49,10 @@ class Limits:
     file_mb: int = 256              # largest file the kernel may write (RLIMIT_FSIZE)
     processes: int = 4096           # processes of the sandbox user (RLIMIT_NPROC, when root)
     readable: list[str] = field(default_factory=list)  # extra read-only paths (data, weights)
+    # BLAS/OpenMP/torch threads of one kernel; 0 leaves the libraries' default (every core).
+    # The runner sets cores // workers: two kernels with two threads each on two cores run
+    # slower than with one each.
+    threads: int = 0
 
 
 def python_paths() -> list[str]:
@@ -86,9 +92,11 @@ def _parents(path: str) -> list[str]:
     return args
 
 
-def kernel_env(workdir: str) -> dict[str, str]:
+def kernel_env(workdir: str, threads: int = 0) -> dict[str, str]:
     """A clean environment: nothing of the instructor's but what a kernel needs."""
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
+    if threads:
+        env.update({name: str(threads) for name in THREAD_ENV})
     from labutils import data
     env.update(PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin", HOME="/tmp/home",
                MPLCONFIGDIR="/tmp/home/.matplotlib", IPYTHONDIR="/tmp/home/.ipython",
@@ -110,7 +118,7 @@ def wrap(argv: list[str], workdir: str, limits: Limits, ipc_dir: str | None = No
         binds += ["--bind", ipc_dir, ipc_dir]
     binds += [*_parents(workdir), "--bind", workdir, workdir, "--chdir", workdir]
     env_args = ["--clearenv"]
-    for key, value in kernel_env(workdir).items():
+    for key, value in kernel_env(workdir, limits.threads).items():
         env_args += ["--setenv", key, value]
     namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                   "--unshare-cgroup-try"]
@@ -175,10 +183,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         return wrap(argv, self._workdir, Limits(**self.limits), self._ipc_dir)
 
-    def cleanup_resources(self, restart=False):
-        super().cleanup_resources(restart=restart)
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
         if not restart and getattr(self, "_ipc_dir", None):
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources
 
 
 class SandboxedExecute(Execute):

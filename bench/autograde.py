@@ -95,6 +95,10 @@ def kernel_costs() -> dict[str, float]:
         return time.perf_counter() - start
 
     costs = {}
+    # What a worker process pays once (the runner) and plain nbgrader once per assignment.
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import nbgrader.apps.autogradeapp"], check=True)
+    costs["python + import nbgrader"] = time.perf_counter() - start
     for label, sandboxed in (("plain", False), ("sandboxed", True)):
         costs[f"kernel start+stop, {label}"] = min(run(["pass"], sandboxed) for _ in range(3))
         costs[f"kernel + import torch, {label}"] = min(

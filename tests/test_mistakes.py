@@ -1,9 +1,10 @@
 """The graders graded: every banked mistake loses points with a message that names it, every
 correct alternative gets full marks, and mechanical mutants die (autograder/mistakes/).
 
-Grading the whole bank takes longer than the rest of the suite together, so those tests carry
-the ``mutants`` mark: `make mutants` runs them (and prints the table); `make test` runs the
-fast ones here."""
+`make test` grades the whole bank once (the ``report`` fixture, a real `make grade` of about 350
+submissions) and fails when a target is missed; `make mutants` grades the same bank and prints
+the table. The ``mutants`` mark selects the slow tests (``pytest -m "not mutants"`` skips them
+while working on something else)."""
 
 import sys
 
@@ -49,8 +50,18 @@ def test_mutants_are_single_edits_that_compile():
     found = mutants.mutants(code, "cell")
     names = [m.name for m in found]
     assert names == ["cell:0:delete-body-1", "cell:0:delete-body-2", "cell:5:Add->Sub",
-                     "cell:9:Mult->Div", "cell:11:2->3", "cell:15:Gt->GtE", "cell:18:0->1"]
+                     "cell:9:Mult->Div", "cell:11:2->3", "cell:14:return-None", "cell:15:Gt->GtE",
+                     "cell:18:0->1"]
     assert all("doc" in m.code for m in found), "docstrings are never mutated"
     for m in found:
         compile(m.code, m.name, "exec")
     assert mutants.sample(found, 3, seed=0) == mutants.sample(found, 3, seed=0)
+
+
+def test_mutants_flip_flags_and_drop_filters_and_keywords():
+    code = "def g(model, lr):\n    return opt([p for p in model if p.on], lr=lr, fused=True)\n"
+    labels = {m.name.split(":")[2]: m.code for m in mutants.mutants(code, "cell")}
+    assert "if p.on" not in labels["drop-if"]
+    assert "lr=lr" not in labels["drop-lr="] and "fused=True" in labels["drop-lr="]
+    assert "fused=False" in labels["True->False"]
+    assert labels["return-None"].strip().endswith("return None")
