@@ -24,7 +24,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Dedu
                                     OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config.loader import PyFileConfigLoader
 
-from sandbox import SandboxedExecute, SandboxedKernelManager
+from autograder.sandbox import SandboxedExecute, SandboxedKernelManager
 
 REPO = Path(__file__).resolve().parent.parent
 SCORING = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,

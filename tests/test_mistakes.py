@@ -5,16 +5,12 @@ Grading the whole bank takes longer than the rest of the suite together, so thos
 the ``mutants`` mark: `make mutants` runs them (and prints the table); `make test` runs the
 fast ones here."""
 
-import sys
 
 import pytest
 
-from conftest import REPO
 
-sys.path.insert(0, str(REPO / "autograder"))
-sys.path.insert(0, str(REPO / "autograder" / "mistakes"))
-import mutants  # noqa: E402
-import grade_mistakes as suite  # noqa: E402
+from autograder import mutants
+from autograder.mistakes import grade_mistakes as suite
 
 BANKS = suite.assignments_with_banks()
 
