@@ -320,7 +320,7 @@ class AveragePooling(_Pooling):
         return self._fold(lambda p, q: share, share.dtype)
 
 
-# ---------------------------------------------------------------- the network of seed 001
+# ---------------------------------------------------------------- the lecture's network
 
 
 class SimpleConvNet:
