@@ -26,11 +26,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 
 # Feedback never shows hidden tests: clear them, and cut graded cells' tracebacks (which quote
 # the source around the failing line) to the error message. See autograder/feedback.py.
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "autograder"))
-from feedback import ShortErrors  # noqa: E402
+from autograder.feedback import ShortErrors  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 

@@ -47,9 +47,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sandbox  # noqa: E402
-import tamper  # noqa: E402
+from autograder import sandbox, tamper
 
 REPO = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "grade_worker.py"

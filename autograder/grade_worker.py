@@ -33,7 +33,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     OverwriteKernelspec, SaveAutoGrades)
 from traitlets.config.loader import PyFileConfigLoader
 
-from sandbox import SandboxedExecute
+from autograder.sandbox import SandboxedExecute
 
 REPO = Path(__file__).resolve().parent.parent
 # nbgrader's own autograde order: sanitize (restore the instructor's cells) before executing.

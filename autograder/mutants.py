@@ -8,7 +8,8 @@ arithmetic (+ -, * /, ** *, @ *), comparisons (> >=, < <=, == !=), `and`/`or`, a
 assignment made plain (``+=`` -> ``=``), a numeric constant changed (n -> n + 1, x -> 2x, 0 -> 1),
 ``True``/``False`` flipped, a unary minus or `not` dropped, the first two arguments of a call
 swapped, a keyword argument dropped, a comprehension's ``if`` dropped, ``return x`` made
-``return None``, one statement of a block deleted. Names are stable for the same code, so a surviving mutant can be listed by name.
+``return None``, one statement of a block deleted. Names are stable for the same code, so a
+surviving mutant can be listed by name.
 """
 
 from __future__ import annotations

@@ -29,8 +29,7 @@ from pathlib import Path
 
 from labutils.grading import ARTIFACT_DIR  # where graded notebooks save trained models
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import grade  # noqa: E402  (the sandboxed class runner)
+from autograder import grade  # the sandboxed class runner
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "autograder" / "samples"

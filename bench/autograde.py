@@ -22,10 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+from autograder import grade, roundtrip
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "autograder"))
-import grade  # noqa: E402
-import roundtrip  # noqa: E402
 
 KINDS = roundtrip.STUDENTS  # reference, untouched, partial
 
@@ -83,7 +82,7 @@ def kernel_costs() -> dict[str, float]:
     import nbformat
     from nbgrader.preprocessors import Execute
 
-    import sandbox
+    from autograder import sandbox
 
     def run(cells, sandboxed):
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])

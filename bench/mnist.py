@@ -3,7 +3,7 @@
     python bench/mnist.py            # every row of the table (about 5 minutes on 2 cores)
     python bench/mnist.py --quick    # a smoke run on 6 000 training digits, one epoch each
 
-Each row trains one model of labutils.models from a fixed seed with AdamW (SGD for the seed's
+Each row trains one model of labutils.mnist from a fixed seed with AdamW (SGD for the seed's
 sigmoid MLP, as in seed 004) and a one-cycle learning-rate schedule, batches of 128 taken from
 tensors in memory (labutils.data.TensorBatches), then measures test accuracy. "wall s" counts
 from loading the data to the end of the test pass; "s/epoch" is the training alone. The fast
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from labutils import data, models, train
+from labutils import data, mnist, train
 
 
 @dataclass
@@ -35,12 +35,12 @@ class Run:
 
 
 RUNS = [
-    Run("fast CNN (3 epochs)", models.fast_cnn, 3, "adamw", 0.01, 0.990, 60, True),
-    Run("fast CNN, full mode (8 ep.)", models.fast_cnn, 8, "adamw", 0.01, 0.993,
+    Run("fast CNN (3 epochs)", mnist.fast_cnn, 3, "adamw", 0.01, 0.990, 60, True),
+    Run("fast CNN, full mode (8 ep.)", mnist.fast_cnn, 8, "adamw", 0.01, 0.993,
         None, True),
-    Run("ReLU MLP", lambda: models.mlp("relu"), 6, "adamw", 1e-3, 0.980),
-    Run("seed sigmoid MLP (SGD)", models.mlp, 6, "sgd", 0.1),
-    Run("seed CNN", models.seed_cnn, 2, "adamw", 1e-3),
+    Run("ReLU MLP", lambda: mnist.mlp("relu"), 6, "adamw", 1e-3, 0.980),
+    Run("seed sigmoid MLP (SGD)", mnist.mlp, 6, "sgd", 0.1),
+    Run("seed CNN", mnist.seed_cnn, 2, "adamw", 1e-3),
 ]
 
 

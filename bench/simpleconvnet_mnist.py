@@ -1,12 +1,16 @@
-"""Train labutils.conv.SimpleConvNet (NumPy only) on the full MNIST with Adam, as seed 001 does.
+"""Train labutils.conv.SimpleConvNet (NumPy only) on the full MNIST with Adam.
 
     python bench/simpleconvnet_mnist.py                  # 60,000 / 10,000 images
     python bench/simpleconvnet_mnist.py --quick          # smoke run: 3,000 / 1,000, one epoch
     python bench/simpleconvnet_mnist.py --data /some/root --epochs 3
 
 Conv(30 filters 5x5) - ReLU - MaxPool 2x2 - Affine(100) - ReLU - Affine(10) - softmax, float32,
-Adam(lr=0.001), batches of 100. Prints the time and the test accuracy of every epoch.
-Target: >= 98.5 % test accuracy within 5 minutes of wall time on 2 cores.
+the lecture's network, its convolution run by labutils.conv_engine. Adam, batches of 100, the
+learning rate lowered after every epoch along a cosine from --lr towards 0: large steps while
+the loss falls fast, small ones to settle at the end (a constant rate keeps the last epochs
+bouncing around 98.8 %). Seeded: the same run gives the same accuracies on any machine with the
+same number of cores. Prints the time and the test accuracy of every epoch.
+Target: >= 99.0 % test accuracy within 3 minutes of wall time on 2 cores.
 
 Data: labutils.data.mnist_arrays, i.e. torchvision's own MNIST class on the raw IDX files
 <data>/MNIST/raw/*-ubyte (never downloads; stage them with `python -m labutils.data stage`).
@@ -14,13 +18,14 @@ Data: labutils.data.mnist_arrays, i.e. torchvision's own MNIST class on the raw 
 """
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
 
 from labutils import backprop, conv, data, train
 
-TARGET_ACCURACY, TARGET_SECONDS = 0.985, 300
+TARGET_ACCURACY, TARGET_SECONDS = 0.990, 180
 
 
 def data_root(path):
@@ -29,12 +34,17 @@ def data_root(path):
     return path.parent.parent if path.parts[-2:] == ("MNIST", "raw") else path
 
 
+def cosine_rate(lr, epoch, epochs):
+    """The learning rate of epoch `epoch` (from 0): lr along half a cosine down towards 0."""
+    return lr * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="data root holding MNIST/raw")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=9)
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.001)
+    parser.add_argument("--lr", type=float, default=0.002, help="the first epoch's rate")
     parser.add_argument("--weight-init", default="he", help='"he", "xavier" or a number')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="3,000 training images, 1 epoch")
@@ -52,7 +62,8 @@ def main():
     net = conv.SimpleConvNet(weight_init_std=init, seed=args.seed)
     optimizer = backprop.Adam(lr=args.lr)
     print(f"SimpleConvNet on MNIST: {len(x_train)} training / {len(x_test)} test images, "
-          f"{epochs} epochs, Adam lr={args.lr}, batch {args.batch_size}, init {args.weight_init}")
+          f"{epochs} epochs, Adam lr={args.lr} (cosine), batch {args.batch_size}, "
+          f"init {args.weight_init}")
 
     start = time.perf_counter()
     ticks, test_acc = [start], []
@@ -65,9 +76,11 @@ def main():
         print(f"epoch {epoch + 1}: train loss {history.train_loss[-1]:.4f}  "
               f"test accuracy {test_acc[-1]:.2%}  train {trained - ticks[-2]:.1f} s + test "
               f"{ticks[-1] - trained:.1f} s  elapsed {ticks[-1] - start:.1f} s", flush=True)
+        optimizer.lr = cosine_rate(args.lr, epoch + 1, epochs)  # for the next epoch
 
     train.fit_numpy(net, optimizer, x_train, t_train, num_epochs=epochs,
-                    batch_size=args.batch_size, seed=args.seed, on_epoch_end=report)
+                    batch_size=args.batch_size, seed=args.seed, progress=False,
+                    on_epoch_end=report)
     total = time.perf_counter() - start
     accuracy = test_acc[-1]
     met = accuracy >= TARGET_ACCURACY and total <= TARGET_SECONDS

@@ -1,4 +1,6 @@
-"""Topic 2, backpropagation: the reference implementation, in NumPy only.
+"""Topic 2: course/02_backprop.ipynb, source/02_backprop/, tests/test_backprop.py
+
+Backpropagation: the reference implementation, in NumPy only.
 
 What the lectures teach, in the order they teach it:
 
@@ -10,7 +12,7 @@ What the lectures teach, in the order they teach it:
 * the same idea as layers with ``forward``/``backward`` (``Affine``, ``ReLU``, ``Sigmoid``,
   ``Tanh``, ``SoftmaxWithLoss``) assembled into ``MultiLayerNet``;
 * a central-difference gradient checker that *returns* its error (``numerical_gradient``,
-  ``rel_error``, ``gradient_check``);
+  ``rel_error``, ``gradient_check``: they live in ``labutils.grading``, re-exported here);
 * optimizers with one interface, ``update(params, grads)``, updating the arrays in place.
 
 Shapes: N is the batch size, D the number of input features, M the number of outputs of a
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The gradient check lecture 2 teaches lives with the other shared checks; re-exported here.
+from labutils.grading import GradCheck, gradient_check, numerical_gradient, rel_error  # noqa: F401
 from labutils.perceptron import step  # topic 1's step function (1 where x > 0), re-exported
 
 # ---------------------------------------------------------------- activations (elementwise)
@@ -104,69 +108,6 @@ def cross_entropy_error(y, t):
     batch_size = y.shape[0] if y.ndim == 2 else 1
     log_y = np.log(np.maximum(y, np.finfo(y.dtype).tiny))
     return -float(np.sum(t * log_y)) / batch_size
-
-
-# ---------------------------------------------------------------- gradient checking
-
-
-def numerical_gradient(f, x, h=1e-5):
-    """Central-difference gradient (f(x + h e_i) - f(x - h e_i)) / 2h of a scalar f at x.
-
-    f is called as f(x). x (any shape, any strides, a view included) is perturbed in place
-    one entry at a time and restored exactly; returns an array of x's shape.
-    Use float64: with h = 1e-5 in float32 the rounding of f alone is off by ~1e-2.
-    """
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"x must be a float array (float64 for checking), got {x.dtype}")
-    grad = np.zeros(x.shape, dtype=x.dtype)
-    for index in np.ndindex(x.shape):
-        original = x[index]
-        try:
-            x[index] = original + h
-            f_plus = f(x)
-            x[index] = original - h
-            f_minus = f(x)
-        finally:
-            x[index] = original
-        grad[index] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def _relative_errors(a, b):
-    """|a - b| / max(1e-8, |a| + |b|), elementwise; the floor keeps 0 vs 0 at 0."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
-
-
-def rel_error(a, b):
-    """Largest elementwise relative error between a and b, as a float."""
-    return float(np.max(_relative_errors(a, b)))
-
-
-@dataclass
-class GradCheck:
-    """Result of ``gradient_check``: the worst entry and where it is."""
-
-    max_rel_error: float
-    worst_index: tuple
-    numeric: float
-    analytic: float
-
-    def __str__(self):
-        return (f"max relative error {self.max_rel_error:.3e} at index {self.worst_index}: "
-                f"numeric {self.numeric:.10g}, analytic {self.analytic:.10g}")
-
-
-def gradient_check(f, x, analytic, h=1e-5):
-    """Compare an analytic gradient of f at x (same shape as x) with ``numerical_gradient``.
-
-    Returns a ``GradCheck``; never prints, so a test can assert on ``max_rel_error``.
-    """
-    numeric = numerical_gradient(f, x, h)
-    errors = _relative_errors(numeric, analytic)
-    worst = tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))
-    return GradCheck(float(errors[worst]), worst, float(numeric[worst]),
-                     float(np.asarray(analytic)[worst]))
 
 
 # ---------------------------------------------------------------- the delta rule (lecture 000)
@@ -534,19 +475,3 @@ def optimizer_paths(lr=None, names=tuple(OPTIMIZERS), start=PATH_START, steps=30
     return {name: optimizer_path(OPTIMIZERS[name](lr=PATH_LRS[name] if lr is None else lr),
                                  start, steps)
             for name in names}
-
-
-def plot_optimizer_paths(ax, paths, title=None, levels=(0.1, 0.3, 1, 2, 4, 8, 16, 32)):
-    """Contour lines of ``valley`` and each path of ``paths`` ({name: (steps + 1, 2)}) on ax.
-
-    ax is a matplotlib Axes (this module imports no plotting library); returns it. Each
-    optimizer keeps one colour in every figure; the cross marks the minimum.
-    """
-    X, Y = np.meshgrid(np.linspace(-10, 10, 201), np.linspace(-5, 5, 101))
-    ax.contour(X, Y, valley(X, Y), levels=list(levels), colors="0.7", linewidths=0.8)
-    for name, path in paths.items():
-        colour = f"C{list(OPTIMIZERS).index(name)}" if name in OPTIMIZERS else None
-        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1.2, color=colour, label=name)
-    ax.plot(0, 0, "k+", ms=12, mew=2)
-    ax.set(xlim=(-10, 10), ylim=(-5, 5), xlabel="x", ylabel="y", title=title)
-    return ax

@@ -1,16 +1,20 @@
-"""Topic 3, convolution (畳み込み) and pooling (プーリング) by im2col/col2im, in NumPy only.
+"""Topic 3: course/03_conv.ipynb, source/03_conv/, tests/test_conv.py
 
-What the lecture builds, in order:
+Convolution (畳み込み) and pooling (プーリング) by im2col/col2im, in NumPy only: the readable
+reference to read beside the lecture. What the lecture builds, in order:
 
 * ``conv_output_size``: OH = (H + 2*pad - FH) // stride + 1, refusing sizes that do not fit;
 * ``conv_forward_naive`` / ``conv_backward_naive`` / ``max_pool_forward_naive``: the definitions
-  as plain loops, slow on purpose, kept to read and to test the fast layers against;
+  as plain loops, slow on purpose, kept to read and to test the layers against;
 * ``im2col``: every filter-sized patch of the input becomes one row of a matrix, so that the
   whole convolution is one matrix product; ``col2im`` is its adjoint and sums patch gradients
   back onto the image;
 * the layers ``Convolution``, ``MaxPooling`` and ``AveragePooling`` with the same
   ``forward``/``backward`` contract as ``labutils.backprop`` (gradients kept as ``dW``, ``db``);
-* ``SimpleConvNet``: Conv - ReLU - Pool - Affine - ReLU - Affine - SoftmaxWithLoss (seed 001).
+* ``SimpleConvNet``: Conv - ReLU - Pool - Affine - ReLU - Affine - SoftmaxWithLoss.
+
+The tuned convolution (threads, chunks, reused buffers) is ``labutils.conv_engine``, tested
+equal to ``Convolution``; the lecture's figures are drawn by ``labutils.plots``.
 
 Shapes: N batch, C input channels, H x W input size, FN filters of FH x FW, OH x OW output size.
 Images are (N, C, H, W) and filters (FN, C, FH, FW), as in PyTorch. Every layer works in the
@@ -18,11 +22,9 @@ dtype it is given: train in float32 (about twice as fast), check gradients in fl
 Convolution here is cross-correlation (the filter is not flipped), as in
 ``torch.nn.functional.conv2d``.
 """
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from labutils import parallel
 from labutils.backprop import Affine, ReLU, SoftmaxWithLoss, init_std
 
 # ---------------------------------------------------------------- sizes
@@ -140,35 +142,17 @@ def _windows(x, fh, fw, stride, pad, fill=0.0):
     return windows[:, :, ::stride, ::stride]
 
 
-def im2col(x, fh, fw, stride=1, pad=0, out=None):
+def im2col(x, fh, fw, stride=1, pad=0):
     """Unfold every fh x fw patch of x into one row: x (N, C, H, W) -> col (N*OH*OW, C*fh*fw).
 
     col[(n*OH + i)*OW + j, (c*fh + p)*fw + q] = x_pad[n, c, i*stride + p, j*stride + q],
-    so a convolution is col @ W.reshape(FN, -1).T. Built from a strided view of x; the only
-    loop is NumPy's copy. The result is stored column-major (np.asfortranarray layout): each
-    filter tap is one contiguous column, the layout the matrix products below run fastest on.
-    out: optionally, the result of an earlier call with the same shapes, overwritten instead
-    of allocating anew (for arrays of many MB, fresh memory costs as much as the copy).
+    so a convolution is col @ W.reshape(FN, -1).T. Built from a strided view of x: no Python
+    loop over positions, the reshape makes the one copy.
     """
     N, C = x.shape[:2]
     OH, OW = _output_hw(x.shape, fh, fw, stride, pad)
-    shape = (N * OH * OW, C * fh * fw)
-    if out is None:
-        out = np.empty(shape[::-1], dtype=x.dtype).T
-    if out.shape != shape or out.dtype != x.dtype or not out.flags.f_contiguous:
-        raise ValueError(f"out must be a column-major {shape} {x.dtype} array, "
-                         f"got {out.shape} {out.dtype}")
-    _copy_patches(x, fh, fw, stride, pad, out.T.reshape(C, fh, fw, N, OH, OW))
-    return out
-
-
-def _copy_patches(x, fh, fw, stride, pad, target):
-    """Copy the patches of x into target[c, p, q, n, i, j] (the transposed im2col, as 6 axes).
-
-    With the taps (c, p, q) outermost, each copied run is a row of output positions.
-    """
     windows = _windows(x, fh, fw, stride, pad)  # (N, C, OH, OW, fh, fw)
-    np.copyto(target, windows.transpose(1, 4, 5, 0, 2, 3))
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * OH * OW, C * fh * fw)
 
 
 def _fold(window_grad, x_shape, fh, fw, stride, pad, dtype):
@@ -176,22 +160,15 @@ def _fold(window_grad, x_shape, fh, fw, stride, pad, dtype):
 
     window_grad(p, q) gives, as an (N, C, OH, OW) array, the gradient of tap (p, q) of every
     window; it lands on x_pad[:, :, p + i*stride, q + j*stride]. One loop over the fh*fw taps
-    (not over pixels): each step is one strided `+=` over the whole batch. Overlapping windows
-    add up. This is faster than np.add.at with index arrays (see bench/conv.py).
-    The sum is kept in the memory order of window_grad's arrays, so that every `+=` walks
-    both arrays in step (the result may be a transposed view).
+    (not over pixels): each step is one strided `+=` over the whole batch, and overlapping
+    windows add up. Faster than np.add.at with index arrays (see bench/conv.py).
     """
     N, C, H, W = x_shape
     OH, OW = _output_hw(x_shape, fh, fw, stride, pad)
-    first = window_grad(0, 0)
-    # axes of window_grad's arrays from the slowest to the fastest in memory
-    order = np.argsort([-step for step in first.strides], kind="stable")
-    padded_shape = np.array([N, C, H + 2 * pad, W + 2 * pad])
-    dx_pad = np.zeros(padded_shape[order], dtype=dtype).transpose(np.argsort(order))
+    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dtype)
     for p in range(fh):
         for q in range(fw):
-            grad = first if p == q == 0 else window_grad(p, q)
-            dx_pad[:, :, p:p + stride * OH:stride, q:q + stride * OW:stride] += grad
+            dx_pad[:, :, p:p + stride * OH:stride, q:q + stride * OW:stride] += window_grad(p, q)
     return dx_pad[:, :, pad:pad + H, pad:pad + W]
 
 
@@ -205,7 +182,7 @@ def col2im(col, x_shape, fh, fw, stride=1, pad=0):
     """
     N, C = x_shape[:2]
     OH, OW = _output_hw(x_shape, fh, fw, stride, pad)
-    patches = col.reshape(N, OH, OW, C, fh, fw)  # a view for C- and column-major col alike
+    patches = col.reshape(N, OH, OW, C, fh, fw)
     return _fold(lambda p, q: patches[..., p, q].transpose(0, 3, 1, 2),
                  x_shape, fh, fw, stride, pad, col.dtype)
 
@@ -220,120 +197,34 @@ class Convolution:
     the layer. forward x: (N, C, H, W) -> out: (N, FN, OH, OW). backward dout: (N, FN, OH, OW)
     -> dx: (N, C, H, W); sets dW (FN, C, FH, FW) and db (FN,). Caches col = im2col(x).
 
-    The algebra is the lecture's, out = col @ W2.T, dW2 = dout2.T @ col, dcol = dout2 @ W2 and
-    dx = col2im(dcol), with W2 = W.reshape(FN, -1) and dout2 = dout as an (N*OH*OW, FN)
-    matrix. For speed (float32; see bench/conv.py):
-    * each product is written in the orientation BLAS runs fastest (out.T = W2 @ col.T is
-      about twice as fast as col @ W2.T here), and `out` is returned as a transposed view;
-    * the big work arrays (col, dout2.T, dcol) are kept between calls and overwritten: fresh
-      arrays of many MB cost page faults and cold caches that take as long as the arithmetic;
-    * a large batch is cut into one part per CPU core and the parts run in threads
-      (``labutils.parallel``): the copies of im2col and col2im then use every core too, not
-      only the matrix products. dW and db add up the parts' sums;
-    * dx is computed a chunk of images at a time, see ``_input_gradient``.
+    The lecture's algebra, with W2 = W.reshape(FN, -1) and dout2 = dout as an (N*OH*OW, FN)
+    matrix: out2 = col @ W2.T + b, dW2 = dout2.T @ col, db = the column sums of dout2,
+    dcol = dout2 @ W2 and dx = col2im(dcol). ``labutils.conv_engine.FastConvolution`` computes
+    the same numbers faster (threads, reused buffers, BLAS-friendly orientation).
     """
-
-    CHUNK_BYTES = 4 * 2**20  # dcol of one chunk of images stays in the CPU's cache
-    PARALLEL_BYTES = 2**20  # below this size of col, threads cost more than they save
-    threads = None  # how many parts a large batch is cut into; None: one per core
 
     def __init__(self, W, b, stride=1, pad=0):
         self.W, self.b, self.stride, self.pad = W, b, stride, pad
         self.x_shape = self.col = self.dW = self.db = None
-        self._buffers = {}
-
-    def _buffer(self, name, shape, dtype):
-        """The work array `name`, reused while its shape and dtype stay the same."""
-        buffer = self._buffers.get(name)
-        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-            buffer = self._buffers[name] = np.empty(shape, dtype=dtype)
-        return buffer
-
-    def _parts(self, N):
-        """Slices of the batch to run side by side: one part when the work is small."""
-        threads = parallel.cores() if self.threads is None else self.threads
-        if self.col.nbytes < self.PARALLEL_BYTES:
-            threads = 1
-        return list(enumerate(parallel.split(N, threads)))
 
     def forward(self, x):
         """x: (N, C, H, W) -> out: (N, FN, OH, OW)."""
-        FN, C, FH, FW = self.W.shape
+        FN, _, FH, FW = self.W.shape
         N = x.shape[0]
         OH, OW = _output_hw(x.shape, FH, FW, self.stride, self.pad)
         self.x_shape = x.shape
-        col_t = self._buffer("col.T", (C * FH * FW, N * OH * OW), x.dtype)
-        self.col = col_t.T  # (N*OH*OW, C*FH*FW)
-        patches = col_t.reshape(C, FH, FW, N, OH, OW)
-        out_t = np.empty((FN, N * OH * OW), dtype=np.result_type(x, self.W))
-        W2 = self.W.reshape(FN, -1)
-
-        def forward_part(part):
-            _, images = part
-            _copy_patches(x[images], FH, FW, self.stride, self.pad, patches[:, :, :, images])
-            columns = slice(images.start * OH * OW, images.stop * OH * OW)
-            np.matmul(W2, col_t[:, columns], out=out_t[:, columns])
-
-        parallel.map_parallel(forward_part, self._parts(N))
-        out_t += self.b[:, None]
-        return out_t.reshape(FN, N, OH, OW).transpose(1, 0, 2, 3)
+        self.col = im2col(x, FH, FW, self.stride, self.pad)  # (N*OH*OW, C*FH*FW)
+        out2 = self.col @ self.W.reshape(FN, -1).T + self.b  # (N*OH*OW, FN)
+        return out2.reshape(N, OH, OW, FN).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
         """dout: (N, FN, OH, OW) -> dx: (N, C, H, W); sets dW and db. dout is left alone."""
-        N, FN, OH, OW = dout.shape
-        dout_t = self._buffer("dout2.T", (FN, N * OH * OW), dout.dtype)  # (FN, N*OH*OW)
-        dout_4d = dout_t.reshape(FN, N, OH, OW)
-        col_t = self.col.T
-        dx = np.empty(self.x_shape, dtype=np.result_type(dout, self.W))
-
-        def backward_part(part):
-            key, images = part
-            np.copyto(dout_4d[:, images], dout[images].transpose(1, 0, 2, 3))
-            columns = slice(images.start * OH * OW, images.stop * OH * OW)
-            part_t = dout_t[:, columns]
-            dW2 = (col_t[:, columns] @ part_t.T).T  # (FN, C*FH*FW)
-            self._input_gradient(dout[images], part_t, dx[images], key)
-            return dW2, part_t.sum(axis=1)
-
-        sums = parallel.map_parallel(backward_part, self._parts(N))
-        self.dW = sum(dW2 for dW2, _ in sums).reshape(self.W.shape)
-        self.db = sum(db for _, db in sums)
-        return dx
-
-    def _input_gradient(self, dout, dout_t, dx, key):
-        """dx = col2im(dout2 @ W2), a chunk of images at a time (the tests check it is the same).
-
-        dout (n, FN, OH, OW) and dout_t (FN, n*OH*OW) are the same numbers; dx (n, C, H, W) is
-        filled in. key names this part's work arrays. A chunk's dcol (CHUNK_BYTES) is still in
-        the cache when the fold reads it. When dcol has more rows than dout (C*FH*FW > FN),
-        the fold is the bigger job and a chunk's columns are put in (i, j, n) order instead of
-        (n, i, j): then every `+=` of the fold runs over OW * chunk contiguous numbers instead
-        of OW (about twice as fast), at the price of a transposed copy of dout.
-        """
-        FN, C, FH, FW = self.W.shape
-        N, _, OH, OW = dout.shape
-        W2_t = self.W.reshape(FN, -1).T  # (C*FH*FW, FN)
-        image_fastest = W2_t.shape[0] > FN
-        chunk = min(N, max(1, self.CHUNK_BYTES // (W2_t.shape[0] * OH * OW * dout.itemsize)))
-        dcol_buffer = self._buffer(("dcol", key), (W2_t.shape[0], chunk * OH * OW), dx.dtype)
-        if image_fastest:
-            part_buffer = self._buffer(("dout part", key), (FN, chunk * OH * OW), dout.dtype)
-        for start in range(0, N, chunk):
-            n = min(chunk, N - start)
-            columns = slice(0, n * OH * OW)
-            if image_fastest:
-                part = part_buffer[:, columns]
-                np.copyto(part.reshape(FN, OH, OW, n), dout[start:start + n].transpose(1, 2, 3, 0))
-                dcol = np.matmul(W2_t, part, out=dcol_buffer[:, columns])
-                dcol = dcol.reshape(C, FH, FW, OH, OW, n).transpose(0, 1, 2, 5, 3, 4)
-            else:
-                part = dout_t[:, start * OH * OW:(start + n) * OH * OW]
-                dcol = np.matmul(W2_t, part, out=dcol_buffer[:, columns])
-                dcol = dcol.reshape(C, FH, FW, n, OH, OW)
-            # dcol[c, p, q, n, i, j]: gradient of tap (p, q) of channel c in window (i, j)
-            dx[start:start + n] = _fold(lambda p, q: dcol[:, p, q].transpose(1, 0, 2, 3),
-                                        (n,) + dx.shape[1:], FH, FW, self.stride, self.pad,
-                                        dx.dtype)
+        FN, _, FH, FW = self.W.shape
+        dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # (N*OH*OW, FN)
+        self.dW = (dout2.T @ self.col).reshape(self.W.shape)
+        self.db = dout2.sum(axis=0)
+        dcol = dout2 @ self.W.reshape(FN, -1)  # (N*OH*OW, C*FH*FW)
+        return col2im(dcol, self.x_shape, FH, FW, self.stride, self.pad)
 
 
 def _pool_stride(pool_h, pool_w, stride):
@@ -429,7 +320,7 @@ class AveragePooling(_Pooling):
         return self._fold(lambda p, q: share, share.dtype)
 
 
-# ---------------------------------------------------------------- the network of seed 001
+# ---------------------------------------------------------------- the lecture's network
 
 
 class SimpleConvNet:
@@ -464,8 +355,11 @@ class SimpleConvNet:
             "W3": weights((hidden_size, output_size), hidden_size),
             "b3": np.zeros(output_size, dtype=self.dtype),
         }
+        # the tuned engine computes what Convolution does (tests/test_conv_engine.py), faster
+        from labutils.conv_engine import FastConvolution
+
         p = self.params
-        self.layers = [Convolution(p["W1"], p["b1"], stride, pad), ReLU(),
+        self.layers = [FastConvolution(p["W1"], p["b1"], stride, pad), ReLU(),
                        MaxPooling(2, 2, stride=2),
                        Affine(p["W2"], p["b2"]), ReLU(),
                        Affine(p["W3"], p["b3"])]
@@ -505,9 +399,8 @@ class SimpleConvNet:
         return grads
 
 
-# ---------------------------------------------------------------- pictures for the lecture
-# The worked example of the lecture (seed 001) and the drawings of course/03_im2col.ipynb.
-# Plotting functions take matplotlib Axes and import nothing, so this module stays NumPy-only.
+# ---------------------------------------------------------------- the lecture's examples
+# The worked example and the filters of course/03_conv.ipynb; labutils.plots draws them.
 
 # A 6x6 grayscale "5" (1 = ink): the upper stroke runs down column 1, the lower one down
 # column 4, so each falls in the middle column of one 3x3 block of a stride-3 convolution.
@@ -542,64 +435,3 @@ def gabor_kernel(size, wavelength, theta, sigma=None, gamma=0.5, psi=0.0):
     v = -x * np.sin(theta) + y * np.cos(theta)
     envelope = np.exp(-(u ** 2 + gamma ** 2 * v ** 2) / (2 * sigma ** 2))
     return envelope * np.cos(2 * np.pi * u / wavelength + psi)
-
-
-def _outline(ax, top, left, height, width, **style):
-    """Draw the border of cells [top, top+height) x [left, left+width) of an imshow grid."""
-    x0, x1, y0, y1 = left - 0.5, left + width - 0.5, top - 0.5, top + height - 0.5
-    ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], **style)
-
-
-def plot_grid(ax, values, title=None, boxes=(), numbers=True, fmt="{:g}", cmap="Greys",
-              vmin=None, vmax=None, box_colour="C3"):
-    """A 2-D array as a grid of cells on ax, each with its number written in it.
-
-    boxes: (top, left, height, width) rectangles of cells to outline, e.g. the patch a filter
-    covers. numbers=False leaves the cells blank (for large arrays). Returns ax.
-    """
-    values = np.asarray(values, dtype=float)
-    low = np.nanmin(values) if vmin is None else vmin
-    high = np.nanmax(values) if vmax is None else vmax
-    image = ax.imshow(values, cmap=cmap, vmin=low, vmax=high,
-                      aspect="equal" if numbers else "auto")
-    if numbers:
-        size = 11 if max(values.shape) <= 8 else 8
-        for (i, j), value in np.ndenumerate(values):
-            red, green, blue, _ = image.cmap(image.norm(value))
-            dark = 0.3 * red + 0.6 * green + 0.1 * blue < 0.5  # white text on dark cells
-            ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=size,
-                    color="white" if dark else "black")
-    rows, cols = values.shape
-    ax.set_xticks(np.arange(cols + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(rows + 1) - 0.5, minor=True)
-    ax.grid(which="minor", color="0.75", linewidth=0.5)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    for box in boxes:
-        _outline(ax, *box, color=box_colour, linewidth=3)
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def plot_im2col(ax_input, ax_col, image, fh, fw, stride=1, pad=0, row=0):
-    """Which patch of a padded 2-D image becomes row `row` of im2col, drawn on two Axes.
-
-    ax_input: the padded image, the original pixels inside a dashed frame, the patch of that row
-    outlined; ax_col: the im2col matrix (OH*OW rows, fh*fw columns) with the row outlined.
-    A row past the end is clipped to the last one. Raises ValueError if the sizes do not fit.
-    Returns (row, (i, j)): the row drawn and its output position.
-    """
-    image = np.asarray(image, dtype=float)
-    x = image[None, None]
-    OH, OW = _output_hw(x.shape, fh, fw, stride, pad)
-    row = int(min(max(row, 0), OH * OW - 1))
-    i, j = divmod(row, OW)
-    plot_grid(ax_input, _pad(x, pad)[0, 0], boxes=[(i * stride, j * stride, fh, fw)],
-              title=f"input padded by {pad}: patch at ({i * stride}, {j * stride})")
-    if pad:
-        _outline(ax_input, pad, pad, *image.shape, color="C0", linewidth=1.5, linestyle="--")
-    col = im2col(x, fh, fw, stride, pad)
-    plot_grid(ax_col, col, boxes=[(row, 0, 1, fh * fw)], numbers=col.shape[0] <= 16,
-              title=f"im2col: {OH}x{OW} = {OH * OW} rows x {fh * fw} columns\n"
-                    f"row {row} = output position ({i}, {j})")
-    return row, (i, j)

@@ -1,4 +1,10 @@
-"""Check helpers for the assignments' test cells: assertions whose messages say what is wrong.
+"""The checks that tests, lectures and assignments share, in one place.
+
+* assertions whose messages say what is wrong (``assert_close``, ``assert_type``, ...);
+* gradient checks and oracles: ``rel_error``, ``numerical_gradient``, ``gradient_check``,
+  ``layer_gradient_check``, the torch autograd oracle (``torch_gradients``, ``torch_error``) and
+  ``random_array`` for inputs made at test time;
+* NumPy-only and own-code checks of a submission; trained models as artifacts and digests.
 
 Tests compute their expected values from the reference implementations at test time; these
 helpers only compare and explain. Hidden tests live in source/ notebooks, never here.
@@ -8,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import dis
+import hashlib
 import json
 import os
 import sys
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +50,128 @@ def assert_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
     message = (f"{what} is wrong at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, "
                f"expected {expected[worst]:.6g}")
     raise AssertionError(message + (f". {hint}" if hint else ""))
+
+
+# ---------------------------------------------------------------- gradient checks and oracles
+# One copy of the checks that lectures, tests and assignments share (CS231n's gradient_check.py):
+# each *returns* its error, so a test can assert on it and a lecture can print it.
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Central-difference gradient (f(x + h e_i) - f(x - h e_i)) / 2h of a scalar f at x.
+
+    f is called as f(x). x (any shape, any strides, a view included) is perturbed in place
+    one entry at a time and restored exactly; returns an array of x's shape.
+    Use float64: with h = 1e-5 in float32 the rounding of f alone is off by ~1e-2.
+    """
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"x must be a float array (float64 for checking), got {x.dtype}")
+    grad = np.zeros(x.shape, dtype=x.dtype)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        try:
+            x[index] = original + h
+            f_plus = f(x)
+            x[index] = original - h
+            f_minus = f(x)
+        finally:
+            x[index] = original
+        grad[index] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def _relative_errors(a, b):
+    """|a - b| / max(1e-8, |a| + |b|), elementwise; the floor keeps 0 vs 0 at 0."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+
+
+def rel_error(a, b):
+    """Largest elementwise relative error between a and b, as a float."""
+    return float(np.max(_relative_errors(a, b)))
+
+
+@dataclass
+class GradCheck:
+    """Result of ``gradient_check``: the worst entry and where it is."""
+
+    max_rel_error: float
+    worst_index: tuple
+    numeric: float
+    analytic: float
+
+    def __str__(self):
+        return (f"max relative error {self.max_rel_error:.3e} at index {self.worst_index}: "
+                f"numeric {self.numeric:.10g}, analytic {self.analytic:.10g}")
+
+
+def gradient_check(f, x, analytic, h=1e-5):
+    """Compare an analytic gradient of f at x (same shape as x) with ``numerical_gradient``.
+
+    Returns a ``GradCheck``; never prints, so a test can assert on ``max_rel_error``.
+    """
+    numeric = numerical_gradient(f, x, h)
+    errors = _relative_errors(numeric, analytic)
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))
+    return GradCheck(float(errors[worst]), worst, float(numeric[worst]),
+                     float(np.asarray(analytic)[worst]))
+
+
+
+def layer_gradient_check(layer, x, dout, *forward_args, params=()):
+    """{"dx": GradCheck, "dW": ...}: a layer's backward against central differences.
+
+    The probe is L = sum(layer.forward(x, *forward_args) * dout), whose gradient is what
+    ``backward(dout)`` returns (dx) and stores (``dW``, ``db``, ... for the attribute names in
+    params). For a loss layer, forward gives a number and dout = 1.0. Use float64; x and the
+    parameters are perturbed in place and restored.
+    """
+    layer.forward(x, *forward_args)
+    analytic = {"dx": np.array(layer.backward(dout))}
+    analytic.update({f"d{name}": np.array(getattr(layer, f"d{name}")) for name in params})
+    arrays = {"dx": x, **{f"d{name}": getattr(layer, name) for name in params}}
+
+    def probe(_):
+        return float(np.sum(layer.forward(x, *forward_args) * dout))
+    return {key: gradient_check(probe, arrays[key], grad) for key, grad in analytic.items()}
+
+
+def random_array(seed, shape, layout="contiguous", scale=1.0):
+    """float64 normal array of `shape` from seed; the layouts "transposed" and "strided" give the
+    same values in a non-C-contiguous view (code must not assume a memory layout)."""
+    values = scale * np.random.default_rng(seed).standard_normal(shape)
+    if layout == "transposed":
+        return np.ascontiguousarray(values.T).T
+    if layout == "strided":
+        holder = np.zeros(shape[:-1] + (2 * shape[-1],))
+        holder[..., ::2] = values
+        return holder[..., ::2]
+    return values
+
+
+def torch_leaf(array):
+    """A float64 torch tensor holding a copy of array, with requires_grad (an autograd leaf)."""
+    import torch
+    return torch.tensor(np.ascontiguousarray(array), dtype=torch.float64, requires_grad=True)
+
+
+def torch_gradients(torch_fn, inputs, dout):
+    """The torch oracle: torch_fn(*inputs) and the gradients of <output, dout> with respect to
+    every input, all as float64 NumPy arrays: (out, [d input for each input])."""
+    import torch
+    leaves = [torch_leaf(a) for a in inputs]
+    out = torch_fn(*leaves)
+    out.backward(torch.as_tensor(np.asarray(dout), dtype=torch.float64))
+    return out.detach().numpy(), [leaf.grad.numpy() for leaf in leaves]
+
+
+def torch_error(layer, torch_fn, x, dout, params=()):
+    """Worst ``rel_error`` of a layer's out, dx and parameter gradients (attribute names in
+    params, e.g. ("W", "b")) against torch autograd; torch_fn(x, *params) is the oracle."""
+    out = layer.forward(x)
+    ours = [out, layer.backward(dout), *[getattr(layer, f"d{name}") for name in params]]
+    expected, grads = torch_gradients(torch_fn, (x, *[getattr(layer, p) for p in params]), dout)
+    return max(rel_error(a, b) for a, b in zip(ours, [expected, *grads]))
 
 
 # ---------------------------------------------------------------- NumPy-only submissions
@@ -327,12 +457,17 @@ def assert_claim_matches(claimed: float, measured: float, what: str,
                              "right, and were the weights saved after training?")
 
 
-def weights_digest(module) -> str:
-    """SHA-256 of every parameter and buffer of ``module`` (names, shapes and bytes): equal
-    digests mean bit-identical weights, e.g. a frozen base that training left alone."""
-    import hashlib
+def tensors_digest(tensors) -> str:
+    """SHA-256 of the shapes and bytes of torch tensors, in order: equal digests mean
+    bit-identical values (e.g. a frozen base that training left alone)."""
     digest = hashlib.sha256()
-    for name, tensor in module.state_dict().items():
-        digest.update(f"{name}{tuple(tensor.shape)}".encode())
+    for tensor in tensors:
+        digest.update(str(tuple(tensor.shape)).encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def weights_digest(module) -> str:
+    """``tensors_digest`` of every parameter and buffer of ``module``, their names included."""
+    state = module.state_dict()
+    return hashlib.sha256((" ".join(state) + tensors_digest(state.values())).encode()).hexdigest()

@@ -3,7 +3,7 @@
 NumPy lets go of Python's global lock inside array copies, ufunc loops and matrix products, so
 threads that spend their time there really run at the same time. Meanwhile the BLAS library
 behind ``@`` is told to use one thread, so that the two levels do not fight for the cores.
-Used by ``labutils.conv.Convolution``; see bench/conv.py for what it buys.
+Used by ``labutils.conv_engine.FastConvolution``; see bench/conv.py for what it buys.
 
     parts = split(len(x), cores())
     results = map_parallel(lambda part: work(x[part]), parts)

@@ -1,4 +1,6 @@
-"""Topic 1 — the perceptron (パーセプトロン): gates by hand, XOR in two layers, the learning rule.
+"""Topic 1: course/01_perceptron.ipynb, source/01_perceptron/, tests/test_perceptron.py
+
+The perceptron (パーセプトロン): gates by hand, XOR in two layers, the learning rule.
 
 A perceptron fires (outputs 1) when the weighted sum of its inputs plus a bias is positive:
 
@@ -89,7 +91,7 @@ class TrainResult:
     w: np.ndarray
     b: float
     converged: bool
-    epochs: int
+    num_epochs: int  # epochs run: the first without a mistake, or max_epochs
     errors_per_epoch: list[int] = field(default_factory=list)
 
 
@@ -112,54 +114,3 @@ def train_perceptron(X, t, lr: float = 0.1, max_epochs: int = 100, w0=None, b0: 
         if mistakes == 0:
             return TrainResult(w, b, True, epoch, errors)
     return TrainResult(w, b, False, max_epochs, errors)
-
-
-# --- pictures ------------------------------------------------------------------------------
-
-def _line(ax, w1: float, w2: float, b: float, style: str = "k-", label=None):
-    """Draw w1*x1 + w2*x2 + b = 0 across the plotting window."""
-    grid = np.linspace(-0.5, 1.5, 2)
-    if w2 != 0:
-        ax.plot(grid, -(w1 * grid + b) / w2, style, lw=1.5, label=label)
-    elif w1 != 0:
-        ax.axvline(-b / w1, color=style[0], lw=1.5, label=label)
-
-
-def plot_regions(fires, targets=None, lines=(), ax=None, title: str = ""):
-    """Shade where ``fires(x1, x2)`` is 1, draw ``lines`` (w1, w2, b, style, label), mark inputs.
-
-    ``targets`` (four 0/1 values) colours the points by the wanted output: filled = 1.
-    """
-    import matplotlib.pyplot as plt
-    if ax is None:
-        _, ax = plt.subplots(figsize=(3.6, 3.6))
-    g1, g2 = np.meshgrid(np.linspace(-0.5, 1.5, 201), np.linspace(-0.5, 1.5, 201))
-    ax.contourf(g1, g2, fires(g1, g2), levels=[-0.5, 0.5, 1.5], colors=["#f2f2f2", "#cfe3f7"])
-    for w1, w2, b, style, label in lines:
-        _line(ax, w1, w2, b, style, label)
-    wanted = np.zeros(len(INPUTS), dtype=int) if targets is None else np.asarray(targets)
-    for (x1, x2), y in zip(INPUTS, wanted):
-        ax.scatter(x1, x2, s=120, edgecolors="k", zorder=3, c="#1f77b4" if y else "white")
-    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
-    ax.set_title(title, fontsize=10)
-    if any(label for *_, label in lines):
-        ax.legend(loc="upper right", fontsize=8)
-    return ax
-
-
-def plot_decision(w1: float, w2: float, b: float, targets=None, ax=None, title: str = ""):
-    """One perceptron: its line w1*x1 + w2*x2 + b = 0 and the side where it fires."""
-    return plot_regions(lambda x1, x2: perceptron(x1, x2, w1, w2, b), targets,
-                        [(w1, w2, b, "k-", None)], ax,
-                        title or f"w1={w1:.2f}, w2={w2:.2f}, b={b:.2f}")
-
-
-def truth_table_html(w1: float, w2: float, b: float, targets) -> str:
-    """The perceptron's outputs beside the wanted ones, as an HTML table marking each row."""
-    outputs = perceptron(INPUTS[:, 0], INPUTS[:, 1], w1, w2, b)
-    cells = ([x1, x2, y, t, "✓" if y == t else "✗"]
-             for (x1, x2), y, t in zip(INPUTS, outputs, targets))
-    rows = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in cells)
-    score = int(np.sum(outputs == np.asarray(targets)))
-    return ("<table><tr><th>x1</th><th>x2</th><th>output</th><th>wanted</th><th></th></tr>"
-            f"{rows}</table><p>{score}/4 rows right</p>")

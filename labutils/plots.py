@@ -1,12 +1,17 @@
-"""Figures shared by the notebooks: learning curves, confusion matrices, image and filter grids.
+"""Every figure of the course: learning curves, confusion matrices, image and filter grids, and
+the drawings of the topics (perceptron regions, optimizer paths, convolution grids and im2col).
 
-Every function returns the matplotlib ``Figure`` so a notebook can show it and a test can check it.
+The course-wide figures return the matplotlib ``Figure``; the topic drawings draw on the
+matplotlib ``Axes`` they are given and return it, so a notebook can lay several out side by
+side. Either way a test can check what was drawn. The topic modules import no matplotlib.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from labutils import backprop, conv, perceptron
 
 
 def learning_curves(history, title: str | None = None):
@@ -89,3 +94,126 @@ def filter_grid(weights, ncols: int = 8, title: str | None = None):
     low = weights.min(axis=(1, 2), keepdims=True)
     span = np.ptp(weights, axis=(1, 2), keepdims=True)
     return image_grid((weights - low) / np.where(span == 0, 1, span), ncols=ncols, title=title)
+
+
+# ---------------------------------------------------------------- topic 1: the perceptron
+
+def _line(ax, w1: float, w2: float, b: float, style: str = "k-", label=None):
+    """Draw w1*x1 + w2*x2 + b = 0 across the plotting window."""
+    grid = np.linspace(-0.5, 1.5, 2)
+    if w2 != 0:
+        ax.plot(grid, -(w1 * grid + b) / w2, style, lw=1.5, label=label)
+    elif w1 != 0:
+        ax.axvline(-b / w1, color=style[0], lw=1.5, label=label)
+
+
+def plot_regions(fires, targets=None, lines=(), ax=None, title: str = ""):
+    """Shade where ``fires(x1, x2)`` is 1, draw ``lines`` (w1, w2, b, style, label), mark inputs.
+
+    ``targets`` (four 0/1 values) colours the points by the wanted output: filled = 1.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 3.6))
+    g1, g2 = np.meshgrid(np.linspace(-0.5, 1.5, 201), np.linspace(-0.5, 1.5, 201))
+    ax.contourf(g1, g2, fires(g1, g2), levels=[-0.5, 0.5, 1.5], colors=["#f2f2f2", "#cfe3f7"])
+    for w1, w2, b, style, label in lines:
+        _line(ax, w1, w2, b, style, label)
+    inputs = perceptron.INPUTS
+    wanted = np.zeros(len(inputs), dtype=int) if targets is None else np.asarray(targets)
+    for (x1, x2), y in zip(inputs, wanted):
+        ax.scatter(x1, x2, s=120, edgecolors="k", zorder=3, c="#1f77b4" if y else "white")
+    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+    ax.set_title(title, fontsize=10)
+    if any(label for *_, label in lines):
+        ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_decision(w1: float, w2: float, b: float, targets=None, ax=None, title: str = ""):
+    """One perceptron: its line w1*x1 + w2*x2 + b = 0 and the side where it fires."""
+    return plot_regions(lambda x1, x2: perceptron.perceptron(x1, x2, w1, w2, b), targets,
+                        [(w1, w2, b, "k-", None)], ax,
+                        title or f"w1={w1:.2f}, w2={w2:.2f}, b={b:.2f}")
+
+
+# ---------------------------------------------------------------- topic 2: optimizer paths
+
+def plot_optimizer_paths(ax, paths, title=None, levels=(0.1, 0.3, 1, 2, 4, 8, 16, 32)):
+    """Contour lines of ``backprop.valley`` and each path of ``paths`` on ax.
+
+    paths: {name: array (steps + 1, 2)}, as ``backprop.optimizer_paths`` gives them. Returns ax.
+    Each optimizer keeps one colour in every figure; the cross marks the minimum.
+    """
+    X, Y = np.meshgrid(np.linspace(-10, 10, 201), np.linspace(-5, 5, 101))
+    ax.contour(X, Y, backprop.valley(X, Y), levels=list(levels), colors="0.7", linewidths=0.8)
+    for name, path in paths.items():
+        known = list(backprop.OPTIMIZERS)
+        colour = f"C{known.index(name)}" if name in known else None
+        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1.2, color=colour, label=name)
+    ax.plot(0, 0, "k+", ms=12, mew=2)
+    ax.set(xlim=(-10, 10), ylim=(-5, 5), xlabel="x", ylabel="y", title=title)
+    return ax
+
+
+# ---------------------------------------------------------------- topic 3: grids and im2col
+
+def _outline(ax, top, left, height, width, **style):
+    """Draw the border of cells [top, top+height) x [left, left+width) of an imshow grid."""
+    x0, x1, y0, y1 = left - 0.5, left + width - 0.5, top - 0.5, top + height - 0.5
+    ax.plot([x0, x1, x1, x0, x0], [y0, y0, y1, y1, y0], **style)
+
+
+def plot_grid(ax, values, title=None, boxes=(), numbers=True, fmt="{:g}", cmap="Greys",
+              vmin=None, vmax=None, box_colour="C3"):
+    """A 2-D array as a grid of cells on ax, each with its number written in it.
+
+    boxes: (top, left, height, width) rectangles of cells to outline, e.g. the patch a filter
+    covers. numbers=False leaves the cells blank (for large arrays). Returns ax.
+    """
+    values = np.asarray(values, dtype=float)
+    low = np.nanmin(values) if vmin is None else vmin
+    high = np.nanmax(values) if vmax is None else vmax
+    image = ax.imshow(values, cmap=cmap, vmin=low, vmax=high,
+                      aspect="equal" if numbers else "auto")
+    if numbers:
+        size = 11 if max(values.shape) <= 8 else 8
+        for (i, j), value in np.ndenumerate(values):
+            red, green, blue, _ = image.cmap(image.norm(value))
+            dark = 0.3 * red + 0.6 * green + 0.1 * blue < 0.5  # white text on dark cells
+            ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=size,
+                    color="white" if dark else "black")
+    rows, cols = values.shape
+    ax.set_xticks(np.arange(cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(rows + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="0.75", linewidth=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    for box in boxes:
+        _outline(ax, *box, color=box_colour, linewidth=3)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_im2col(ax_input, ax_col, image, fh, fw, stride=1, pad=0, row=0):
+    """Which patch of a padded 2-D image becomes row `row` of im2col, drawn on two Axes.
+
+    ax_input: the padded image, the original pixels inside a dashed frame, the patch of that row
+    outlined; ax_col: the im2col matrix (OH*OW rows, fh*fw columns) with the row outlined.
+    A row past the end is clipped to the last one. Raises ValueError if the sizes do not fit.
+    Returns (row, (i, j)): the row drawn and its output position.
+    """
+    image = np.asarray(image, dtype=float)
+    x = image[None, None]
+    OH = conv.conv_output_size(image.shape[0], fh, stride, pad)
+    OW = conv.conv_output_size(image.shape[1], fw, stride, pad)
+    row = int(min(max(row, 0), OH * OW - 1))
+    i, j = divmod(row, OW)
+    plot_grid(ax_input, np.pad(image, pad), boxes=[(i * stride, j * stride, fh, fw)],
+              title=f"input padded by {pad}: patch at ({i * stride}, {j * stride})")
+    if pad:
+        _outline(ax_input, pad, pad, *image.shape, color="C0", linewidth=1.5, linestyle="--")
+    col = conv.im2col(x, fh, fw, stride, pad)
+    plot_grid(ax_col, col, boxes=[(row, 0, 1, fh * fw)], numbers=col.shape[0] <= 16,
+              title=f"im2col: {OH}x{OW} = {OH * OW} rows x {fh * fw} columns\n"
+                    f"row {row} = output position ({i}, {j})")
+    return row, (i, j)

@@ -1,4 +1,6 @@
-"""Topic 5, regularization (正則化): what keeps a network from memorising its training set.
+"""Topic 5: course/05_regularization.ipynb, source/05_regularization/, tests/test_regularization.py
+
+Regularization (正則化): what keeps a network from memorising its training set.
 
 What the lecture covers, in order:
 

@@ -62,8 +62,9 @@ class History:
         return int(np.argmin(losses))
 
 
-def _batch_stats(outputs: torch.Tensor, targets: torch.Tensor) -> int:
-    return int((outputs.argmax(dim=1) == targets).sum())
+def _count_correct(outputs: torch.Tensor, labels: torch.Tensor) -> int:
+    """How many rows of ``outputs`` (N, classes) have their largest score at the label."""
+    return int((outputs.argmax(dim=1) == labels).sum())
 
 
 @torch.no_grad()
@@ -74,12 +75,12 @@ def evaluate(model: nn.Module, loader, loss_fn=None, device=None) -> tuple[float
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
-    for inputs, targets in loader:
-        inputs, targets = inputs.to(device), targets.to(device)
+    for inputs, labels in loader:
+        inputs, labels = inputs.to(device), labels.to(device)
         outputs = model(inputs)
-        total_loss += loss_fn(outputs, targets).item() * len(targets)
-        correct += _batch_stats(outputs, targets)
-        count += len(targets)
+        total_loss += loss_fn(outputs, labels).item() * len(labels)
+        correct += _count_correct(outputs, labels)
+        count += len(labels)
     model.train(was_training)
     return total_loss / max(count, 1), correct / max(count, 1)
 
@@ -91,18 +92,18 @@ def train_one_epoch(model, loader, optimizer, loss_fn, device, bar=None,
     ``scheduler`` (a torch learning-rate scheduler) is stepped after every batch."""
     model.train()
     total_loss, correct, count = 0.0, 0, 0
-    for inputs, targets in loader:
-        inputs, targets = inputs.to(device), targets.to(device)
+    for inputs, labels in loader:
+        inputs, labels = inputs.to(device), labels.to(device)
         optimizer.zero_grad()
         outputs = model(inputs)
-        loss = loss_fn(outputs, targets)
+        loss = loss_fn(outputs, labels)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        total_loss += loss.item() * len(targets)
-        correct += _batch_stats(outputs.detach(), targets)
-        count += len(targets)
+        total_loss += loss.item() * len(labels)
+        correct += _count_correct(outputs.detach(), labels)
+        count += len(labels)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{total_loss / count:.3f}", acc=f"{correct / count:.3f}")
@@ -137,14 +138,14 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, optimizer, num_epoch
 
 @torch.no_grad()
 def predict(model: nn.Module, loader, device=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(y_true, y_pred)`` as integer arrays over ``loader``, e.g. for a confusion matrix."""
+    """``(labels, predictions)`` as integer arrays over ``loader``, e.g. for a confusion matrix."""
     device = device or next(model.parameters()).device
     model.eval()
-    true, pred = [], []
-    for inputs, targets in loader:
-        true.append(targets.numpy())
-        pred.append(model(inputs.to(device)).argmax(dim=1).cpu().numpy())
-    return np.concatenate(true), np.concatenate(pred)
+    labels_seen, predictions = [], []
+    for inputs, labels in loader:
+        labels_seen.append(labels.numpy())
+        predictions.append(model(inputs.to(device)).argmax(dim=1).cpu().numpy())
+    return np.concatenate(labels_seen), np.concatenate(predictions)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

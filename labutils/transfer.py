@@ -1,4 +1,6 @@
-"""Topic 6, transfer learning (転移学習) with torchvision's VGG16, and the numbers of seed 002.
+"""Topic 6: course/06_transfer.ipynb, source/06_transfer/, tests/test_transfer.py
+
+Transfer learning (転移学習) with torchvision's VGG16, and the numbers of seed 002.
 
 What the lecture builds, in order:
 
@@ -29,7 +31,7 @@ from torch import nn
 from torchvision.models import VGG16_Weights
 from torchvision.models import vgg as _tv_vgg
 
-from labutils import models, train
+from labutils import mnist, train
 
 WEIGHTS_FILE = "vgg16-397923af.pth"
 WEIGHTS_COMMAND = ("python -c \"import torchvision; "
@@ -215,9 +217,9 @@ def replace_head(model: nn.Module, num_classes: int, input_size: int = 128,
 # --- what is trainable -----------------------------------------------------------------------
 
 def parameter_table(model: nn.Module, input_shape: tuple[int, ...] = (3, 128, 128)) -> list[dict]:
-    """The layer table of ``models.summary`` for images of ``input_shape``; print it with
-    ``models.format_summary``. Each row also says how many of its parameters are trainable."""
-    return models.summary(model, input_shape)
+    """The layer table of ``mnist.summary`` for images of ``input_shape``; print it with
+    ``mnist.format_summary``. Each row also says how many of its parameters are trainable."""
+    return mnist.summary(model, input_shape)
 
 
 def counts(model: nn.Module) -> dict[str, int]:

@@ -54,7 +54,8 @@ def gate_explorer(gate: str = "AND", w1: float = 0.0, w2: float = 0.0, b: float 
     import matplotlib.pyplot as plt
     from IPython.display import HTML, display
 
-    from labutils.perceptron import TARGETS, plot_decision, truth_table_html
+    from labutils.perceptron import TARGETS
+    from labutils.plots import plot_decision
 
     def draw(gate, w1, w2, b):
         fig, ax = plt.subplots(figsize=(3.6, 3.6))
@@ -83,7 +84,8 @@ def optimizer_race(lr: float = 0.3, steps: int = 30,
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    from labutils.backprop import OPTIMIZERS, optimizer_paths, plot_optimizer_paths, valley
+    from labutils.backprop import OPTIMIZERS, optimizer_paths, valley
+    from labutils.plots import plot_optimizer_paths
 
     def draw(lr, steps, **racing):
         paths = optimizer_paths(lr=lr, names=[name for name, on in racing.items() if on],
@@ -114,12 +116,13 @@ def im2col_explorer(size: int = 3, stride: int = 1, pad: int = 0, row: int = 0):
 
     Left: the padded input with the patch of that row outlined; right: the im2col matrix with
     the row outlined. Sizes that do not fit print conv_output_size's reason instead. Defined for
-    course/03_im2col.ipynb.
+    course/03_conv.ipynb.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    from labutils.conv import DIGIT_FIVE, plot_im2col
+    from labutils.conv import DIGIT_FIVE
+    from labutils.plots import plot_im2col
 
     def draw(size, stride, pad, row):
         fig, (ax_input, ax_col) = plt.subplots(1, 2, figsize=(10, 4.6),
@@ -140,3 +143,18 @@ def im2col_explorer(size: int = 3, stride: int = 1, pad: int = 0, row: int = 0):
     return interactive_or_static(draw, size=int_slider(size, 6, "kernel", low=1),
                                  stride=int_slider(stride, 3, "stride", low=1),
                                  pad=int_slider(pad, 2, "padding"), row=int_slider(row, 99, "row"))
+
+
+def truth_table_html(w1: float, w2: float, b: float, targets) -> str:
+    """The perceptron's outputs beside the wanted ones, as an HTML table marking each row."""
+    import numpy as np
+
+    from labutils.perceptron import INPUTS, perceptron
+
+    outputs = perceptron(INPUTS[:, 0], INPUTS[:, 1], w1, w2, b)
+    cells = ([x1, x2, y, t, "✓" if y == t else "✗"]
+             for (x1, x2), y, t in zip(INPUTS, outputs, targets))
+    rows = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in cells)
+    score = int(np.sum(outputs == np.asarray(targets)))
+    return ("<table><tr><th>x1</th><th>x2</th><th>output</th><th>wanted</th><th></th></tr>"
+            f"{rows}</table><p>{score}/4 rows right</p>")

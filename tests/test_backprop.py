@@ -12,6 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from labutils import backprop as bp
+from labutils import grading
+from labutils.grading import torch_leaf
 
 DETERMINISTIC = settings(derandomize=True, deadline=None, max_examples=25)
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}  # numpy vs torch, same float64 formulas
@@ -19,21 +21,8 @@ LAYOUTS = ["contiguous", "transposed", "strided"]
 
 
 def random_array(seed, shape, layout="contiguous", scale=3.0):
-    """float64 normal array of `shape`; 'transposed' and 'strided' give non-C-contiguous views."""
-    values = scale * np.random.default_rng(seed).standard_normal(shape)
-    if layout == "transposed":
-        view = np.ascontiguousarray(values.T).T
-    elif layout == "strided":
-        holder = np.zeros(shape[:-1] + (2 * shape[-1],))
-        holder[..., ::2] = values
-        view = holder[..., ::2]
-    else:
-        return values
-    return view
-
-
-def torch_leaf(array):
-    return torch.tensor(np.ascontiguousarray(array), dtype=torch.float64, requires_grad=True)
+    """grading.random_array, by default at scale 3: activations see their tails (saturation)."""
+    return grading.random_array(seed, shape, layout, scale)
 
 
 def autograd_derivative(torch_fn, x):
@@ -221,7 +210,7 @@ FUNCTIONS = [  # (f, its analytic gradient)
 def test_numerical_gradient_matches_analytic_and_restores_x(f, analytic, layout):
     x = random_array(7, (3, 2, 4), layout, scale=1.0)
     x_before = x.copy()
-    numeric = bp.numerical_gradient(f, x)
+    numeric = grading.numerical_gradient(f, x)
     assert numeric.shape == x.shape
     np.testing.assert_allclose(numeric, analytic(x), rtol=1e-7, atol=1e-9)
     np.testing.assert_array_equal(x, x_before)  # restored bit for bit, not approximately
@@ -231,31 +220,31 @@ def test_numerical_gradient_perturbs_a_view_in_its_base_array():
     holder = np.arange(12.0).reshape(3, 4)
     column = holder[:, 1]
     seen = []
-    bp.numerical_gradient(lambda v: seen.append(holder.sum()) or v.sum(), column)
+    grading.numerical_gradient(lambda v: seen.append(holder.sum()) or v.sum(), column)
     np.testing.assert_allclose(seen, [66 + 1e-5, 66 - 1e-5] * 3, rtol=0, atol=1e-9)
 
 
 def test_numerical_gradient_rejects_integer_arrays():
     with pytest.raises(TypeError, match="float"):
-        bp.numerical_gradient(np.sum, np.arange(3))
+        grading.numerical_gradient(np.sum, np.arange(3))
 
 
 def test_rel_error_values():
-    np.testing.assert_allclose(bp.rel_error(np.array([1.0, 0.0]), np.array([3.0, 0.0])), 0.5)
-    np.testing.assert_allclose(bp.rel_error(0.0, 1e-12), 1e-4)  # the 1e-8 floor
-    assert isinstance(bp.rel_error(np.ones(2), np.ones(2)), float)
-    assert bp.rel_error(np.ones(2), np.ones(2)) < 1e-15
+    np.testing.assert_allclose(grading.rel_error(np.array([1.0, 0.0]), np.array([3.0, 0.0])), 0.5)
+    np.testing.assert_allclose(grading.rel_error(0.0, 1e-12), 1e-4)  # the 1e-8 floor
+    assert isinstance(grading.rel_error(np.ones(2), np.ones(2)), float)
+    assert grading.rel_error(np.ones(2), np.ones(2)) < 1e-15
 
 
 @pytest.mark.parametrize("planted", [(0, 0), (1, 2), (2, 3)])
 def test_gradient_check_finds_a_planted_error(planted):
     f, analytic = FUNCTIONS[1]
     x = random_array(3, (3, 4), scale=1.0)
-    good = bp.gradient_check(f, x, analytic(x))
+    good = grading.gradient_check(f, x, analytic(x))
     assert good.max_rel_error < 1e-8
     wrong = analytic(x)
     wrong[planted] += 0.5
-    report = bp.gradient_check(f, x, wrong)
+    report = grading.gradient_check(f, x, wrong)
     assert report.worst_index == planted
     assert report.max_rel_error > 1e-2
     np.testing.assert_allclose(report.analytic, wrong[planted], rtol=1e-15)
@@ -265,7 +254,7 @@ def test_gradient_check_finds_a_planted_error(planted):
 
 def test_gradient_check_never_prints(capsys):
     x = np.ones(3)
-    bp.gradient_check(np.sum, x, np.ones(3))
+    grading.gradient_check(np.sum, x, np.ones(3))
     assert capsys.readouterr().out == ""
 
 # ---------------------------------------------------------------- MultiLayerNet
@@ -298,7 +287,7 @@ def test_multilayer_net_gradient_matches_torch_and_numerical(activation):
     for key in grads:
         assert grads[key].shape == net.params[key].shape
         np.testing.assert_allclose(grads[key], expected[key], **TIGHT)
-        assert bp.rel_error(grads[key], numeric[key]) < 1e-5, key
+        assert grading.rel_error(grads[key], numeric[key]) < 1e-5, key
 
 
 @pytest.mark.parametrize("init, fan_in_factor", [("he", 2.0), ("xavier", 1.0)])
@@ -441,7 +430,7 @@ def test_backprop_module_uses_numpy_only():
 
 def test_valley_grad_matches_central_differences():
     point = np.array([-7.0, 2.0])
-    numeric = bp.numerical_gradient(lambda p: bp.valley(*p), point)
+    numeric = grading.numerical_gradient(lambda p: bp.valley(*p), point)
     np.testing.assert_allclose(bp.valley_grad(*point), numeric, rtol=1e-8)
     assert bp.valley(0.0, 0.0) == 0.0
 
@@ -479,17 +468,6 @@ def test_every_optimizer_descends_the_valley_at_its_rate():
     start = bp.valley(*bp.PATH_START)
     for name, path in bp.optimizer_paths(steps=30).items():
         assert bp.valley(*path[-1]) < 0.05 * start, name
-
-
-def test_plot_optimizer_paths_draws_one_line_per_path():
-    import matplotlib.pyplot as plt
-    _, ax = plt.subplots()
-    paths = bp.optimizer_paths(names=["SGD", "Momentum"], steps=4)
-    assert bp.plot_optimizer_paths(ax, paths, title="two") is ax
-    labelled = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
-    assert [line.get_label() for line in labelled] == ["SGD", "Momentum"]
-    np.testing.assert_array_equal(labelled[0].get_xydata(), paths["SGD"])
-    assert ax.get_title() == "two" and ax.collections  # the contour lines
 
 
 def test_optimizer_race_draws_a_static_figure(monkeypatch):

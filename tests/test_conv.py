@@ -1,7 +1,8 @@
 """labutils.conv against PyTorch autograd, loop definitions and central differences, in float64.
 
 Every expectation is computed at test time: by torch.nn.functional (conv2d, max_pool2d,
-avg_pool2d with autograd), by loops written out here, or by backprop.numerical_gradient.
+avg_pool2d with autograd), by loops written out here, or by grading.numerical_gradient.
+The tuned engine is tested equal to these layers in test_conv_engine.py; figures in test_plots.py.
 Inputs come from hypothesis (derandomized) or a seeded generator, so every run is the same.
 """
 
@@ -17,36 +18,17 @@ from hypothesis import strategies as st
 
 from labutils import backprop as bp
 from labutils import conv
+from labutils.grading import numerical_gradient, random_array, torch_gradients
 
 DETERMINISTIC = settings(derandomize=True, deadline=None, max_examples=20)
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}  # numpy vs torch or loops: same sums, float64
 NUMERIC = {"rtol": 1e-6, "atol": 1e-8}  # analytic vs central differences with h = 1e-5
 
 
-def random_array(seed, shape, layout="contiguous"):
-    """float64 normal array; 'transposed' gives the same values in a non-C-contiguous view."""
-    values = np.random.default_rng(seed).standard_normal(shape)
-    if layout == "transposed":
-        return np.ascontiguousarray(values.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
-    return values
-
-
 def distinct_array(seed, shape):
     """Values spaced 0.1 apart in random order: no ties, and no near-ties a step h can flip."""
     size = int(np.prod(shape))
     return 0.1 * np.random.default_rng(seed).permutation(size).reshape(shape).astype(float)
-
-
-def torch_leaf(array):
-    return torch.tensor(np.ascontiguousarray(array), dtype=torch.float64, requires_grad=True)
-
-
-def torch_grads(torch_fn, inputs, dout):
-    """Output of torch_fn(*inputs) and the gradients of <output, dout> w.r.t. every input."""
-    leaves = [torch_leaf(a) for a in inputs]
-    out = torch_fn(*leaves)
-    out.backward(torch.tensor(dout, dtype=torch.float64))
-    return out.detach().numpy(), [leaf.grad.numpy() for leaf in leaves]
 
 
 @st.composite
@@ -144,17 +126,6 @@ def test_col2im_is_the_adjoint_of_im2col(case, seed):
                                **TIGHT)
 
 
-def test_im2col_writes_into_out_only_when_it_fits():
-    """out= is filled and returned; an out of the wrong shape or layout is refused."""
-    x = random_array(0, (2, 3, 5, 4))
-    out = np.empty((3 * 2 * 2, 2 * 4 * 3)).T  # column-major (N*OH*OW, C*fh*fw)
-    assert conv.im2col(x, 2, 2, 1, 0, out=out) is out
-    np.testing.assert_array_equal(out, im2col_by_loops(x, 2, 2, 1, 0))
-    for wrong in (np.empty((24, 12)), np.empty((12, 24)).T[:, :11]):
-        with pytest.raises(ValueError, match="column-major"):
-            conv.im2col(x, 2, 2, 1, 0, out=wrong)
-
-
 def test_col2im_sums_overlaps_rather_than_inverting():
     """col2im(im2col(ones)) counts how many patches cover each pixel: it is not an inverse."""
     ones = np.ones((1, 1, 3, 3))
@@ -177,65 +148,12 @@ def test_convolution_matches_torch_conv2d(case, filters, seed, layout):
     layer = conv.Convolution(W, b, stride, pad)
     out = layer.forward(x)
     dout = random_array(seed + 3, out.shape, layout)
-    expected, (dx, dW, db) = torch_grads(
+    expected, (dx, dW, db) = torch_gradients(
         lambda *a: F.conv2d(*a, stride=stride, padding=pad), (x, W, b), dout)
     np.testing.assert_allclose(out, expected, **TIGHT)
     np.testing.assert_allclose(layer.backward(dout), dx, **TIGHT)
     np.testing.assert_allclose(layer.dW, dW, **TIGHT)
     np.testing.assert_allclose(layer.db, db, **TIGHT)
-
-
-@pytest.mark.parametrize("images_per_chunk", [1, 2, 5])
-@pytest.mark.parametrize("w_shape", [(4, 3, 3, 2), (20, 1, 2, 2)],
-                         ids=["more taps than filters", "more filters than taps"])
-def test_convolution_dx_is_col2im_of_dcol_in_any_chunking(w_shape, images_per_chunk):
-    """Convolution's chunked dx (both column orders) equals the lecture's col2im(dout2 @ W2)."""
-    FN, C, FH, FW = w_shape
-    x, W = random_array(0, (5, C, 6, 7), "transposed"), random_array(1, w_shape)
-    layer = conv.Convolution(W, np.zeros(FN), stride=1, pad=1)
-    dout = random_array(2, layer.forward(x).shape)
-    layer.CHUNK_BYTES = images_per_chunk * W[0].size * dout[0, 0].size * dout.itemsize
-    dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # (N*OH*OW, FN)
-    expected = conv.col2im(dout2 @ W.reshape(FN, -1), x.shape, FH, FW, 1, 1)
-    np.testing.assert_allclose(layer.backward(dout), expected, **TIGHT)
-
-
-@pytest.mark.parametrize("threads", [2, 3, 7])
-def test_convolution_in_parallel_parts_equals_one_part(threads):
-    """A batch cut into parts run in threads gives the one-part results (N=5: a part may
-    hold one image; 7 threads: more parts wanted than images)."""
-    x, W, b = random_array(0, (5, 3, 6, 7), "transposed"), random_array(1, (4, 3, 3, 2)), \
-        random_array(2, (4,))
-    results = []
-    for parts in (1, threads):
-        layer = conv.Convolution(W, b, stride=1, pad=1)
-        layer.threads, layer.PARALLEL_BYTES = parts, 0
-        out = layer.forward(x)
-        dout = random_array(3, out.shape)
-        results.append((out, layer.backward(dout), layer.dW, layer.db))
-    for serial, threaded in zip(*results):
-        np.testing.assert_allclose(threaded, serial, **TIGHT)
-    expected, grads = torch_grads(lambda *a: F.conv2d(*a, padding=1), (x, W, b), dout)
-    for got, want in zip(results[1], (expected, *grads)):
-        np.testing.assert_allclose(got, want, **TIGHT)
-
-
-def test_convolution_reuses_work_arrays_safely():
-    """Batches of other sizes and dtypes in turn: right results, earlier outputs untouched."""
-    W, b = random_array(0, (3, 2, 3, 3)), random_array(1, (3,))
-    layer = conv.Convolution(W, b, stride=1, pad=1)
-    first_x = random_array(2, (4, 2, 5, 5))
-    first = layer.forward(first_x)
-    kept = first.copy()
-    for N, dtype in [(2, np.float64), (4, np.float32), (3, np.float64)]:
-        x = random_array(3 + N, (N, 2, 5, 5)).astype(dtype)
-        out = layer.forward(x)
-        dout = random_array(4, out.shape).astype(dtype)
-        _, (dx, dW, db) = torch_grads(lambda *a: F.conv2d(*a, padding=1), (x, W, b), dout)
-        rtol = 1e-5 if dtype == np.float32 else TIGHT["rtol"]
-        np.testing.assert_allclose(layer.backward(dout), dx, rtol=rtol, atol=1e-5)
-        np.testing.assert_allclose(layer.dW, dW, rtol=rtol, atol=1e-4)
-    np.testing.assert_array_equal(first, kept)
 
 
 @settings(DETERMINISTIC, max_examples=10)
@@ -261,15 +179,15 @@ def weighted_sum(forward, dout):
 
 
 def test_convolution_gradients_match_central_differences():
-    """dx, dW and db of Convolution (stride 2, pad 1) against backprop.numerical_gradient."""
+    """dx, dW and db of Convolution (stride 2, pad 1) against grading.numerical_gradient."""
     x, W, b = random_array(0, (2, 3, 5, 7)), random_array(1, (4, 3, 3, 3)), np.arange(4.0)
     layer = conv.Convolution(W, b, stride=2, pad=1)
     dout = random_array(2, layer.forward(x).shape)
     dx = layer.backward(dout)
     L = weighted_sum(lambda: layer.forward(x), dout)
-    np.testing.assert_allclose(dx, bp.numerical_gradient(L, x), **NUMERIC)
-    np.testing.assert_allclose(layer.dW, bp.numerical_gradient(L, W), **NUMERIC)
-    np.testing.assert_allclose(layer.db, bp.numerical_gradient(L, b), **NUMERIC)
+    np.testing.assert_allclose(dx, numerical_gradient(L, x), **NUMERIC)
+    np.testing.assert_allclose(layer.dW, numerical_gradient(L, W), **NUMERIC)
+    np.testing.assert_allclose(layer.db, numerical_gradient(L, b), **NUMERIC)
 
 
 # ---------------------------------------------------------------- pooling
@@ -288,7 +206,7 @@ def test_pooling_matches_torch(pool, torch_pool, case, seed, layout):
     layer = pool(ph, pw, stride, pad)
     out = layer.forward(x)
     dout = random_array(seed + 1, out.shape, layout)
-    expected, (dx,) = torch_grads(
+    expected, (dx,) = torch_gradients(
         lambda t: torch_pool(t, (ph, pw), stride, pad), (x,), dout)
     np.testing.assert_allclose(out, expected, **TIGHT)
     np.testing.assert_allclose(layer.backward(dout), dx, **TIGHT)
@@ -314,7 +232,7 @@ def test_max_pooling_ties_agree_with_torch(case, seed):
     layer = conv.MaxPooling(ph, pw, stride, pad)
     out = layer.forward(x)
     dout = random_array(seed + 1, out.shape)
-    _, (dx,) = torch_grads(lambda t: F.max_pool2d(t, (ph, pw), stride, pad), (x,), dout)
+    _, (dx,) = torch_gradients(lambda t: F.max_pool2d(t, (ph, pw), stride, pad), (x,), dout)
     np.testing.assert_allclose(layer.backward(dout), dx, **TIGHT)
 
 
@@ -330,13 +248,13 @@ def test_naive_max_pool_equals_the_fast_layer(case, seed):
 
 @pytest.mark.parametrize("pool", [conv.MaxPooling, conv.AveragePooling], ids=["max", "average"])
 def test_pooling_gradient_matches_central_differences(pool):
-    """dx of a padded, overlapping 3x3 pool (stride 2) against backprop.numerical_gradient."""
+    """dx of a padded, overlapping 3x3 pool (stride 2) against grading.numerical_gradient."""
     x = distinct_array(0, (2, 2, 7, 5))
     layer = pool(3, 3, stride=2, pad=1)
     dout = random_array(1, layer.forward(x).shape)
     dx = layer.backward(dout)
     L = weighted_sum(lambda: layer.forward(x), dout)
-    np.testing.assert_allclose(dx, bp.numerical_gradient(L, x), **NUMERIC)
+    np.testing.assert_allclose(dx, numerical_gradient(L, x), **NUMERIC)
 
 
 def test_pooling_arguments_are_checked():
@@ -406,14 +324,14 @@ def tiny_net():
 
 
 def test_simple_conv_net_gradient_matches_central_differences():
-    """Every gradient of the whole network against backprop.numerical_gradient."""
+    """Every gradient of the whole network against grading.numerical_gradient."""
     net = tiny_net()
     net.params["b1"] += 0.1  # nonzero biases, so a wrong db shows
     x, t = distinct_array(0, (4, 2, 8, 6)) - 5.0, np.array([0, 2, 1, 2])
     grads = net.gradient(x, t)
     assert grads.keys() == net.params.keys()
     for key, param in net.params.items():
-        numeric = bp.numerical_gradient(lambda _: net.loss(x, t), param)
+        numeric = numerical_gradient(lambda _: net.loss(x, t), param)
         np.testing.assert_allclose(grads[key], numeric, **NUMERIC, err_msg=key)
 
 
@@ -501,36 +419,6 @@ def test_gabor_kernel_orientation():
     np.testing.assert_allclose(vertical[4], np.cos(2 * np.pi * np.arange(-4, 5) / 4), atol=1e-3)
     np.testing.assert_allclose(conv.gabor_kernel(7, 5.0, np.pi / 2), conv.gabor_kernel(7, 5.0, 0).T,
                                atol=1e-12)
-
-
-def test_plot_grid_writes_every_number_and_outlines_boxes():
-    """One text per cell, readable on dark cells, and one outline per box; ax comes back."""
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots()
-    boxes = [(0, 0, 3, 3), (3, 3, 3, 3)]
-    assert conv.plot_grid(ax, conv.DIGIT_FIVE, title="five", boxes=boxes) is ax
-    texts = [t for t in ax.texts]
-    assert [t.get_text() for t in texts] == [f"{v:g}" for v in conv.DIGIT_FIVE.ravel()]
-    colours = {t.get_text(): t.get_color() for t in texts}
-    assert colours == {"1": "white", "0": "black"}  # ink is dark in "Greys"
-    assert len(ax.lines) == 2 and ax.get_title() == "five"
-    fig2, ax2 = plt.subplots()
-    conv.plot_grid(ax2, np.zeros((50, 9)), numbers=False)
-    assert not ax2.texts
-
-
-def test_plot_im2col_outlines_the_patch_of_a_row():
-    """Row r of the drawing is output position divmod(r, OW); rows past the end are clipped."""
-    import matplotlib.pyplot as plt
-    fig, (ax_in, ax_col) = plt.subplots(1, 2)
-    shown = conv.plot_im2col(ax_in, ax_col, conv.DIGIT_FIVE, 2, 2, stride=2, pad=1, row=5)
-    assert shown == (5, (1, 1))
-    assert "patch at (2, 2)" in ax_in.get_title() and "16 rows x 4 columns" in ax_col.get_title()
-    assert len(ax_in.lines) == 2  # the patch and the dashed frame of the unpadded image
-    shown = conv.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 3, 0, row=99)
-    assert shown == (3, (1, 1))
-    with pytest.raises(ValueError, match="divisible by stride 2"):
-        conv.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 2, 0)
 
 
 def test_im2col_explorer_draws_a_static_figure(monkeypatch, capsys):

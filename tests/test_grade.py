@@ -12,10 +12,7 @@ import pytest
 
 from conftest import REPO
 
-sys.path.insert(0, str(REPO / "autograder"))
-import grade  # noqa: E402
-import sandbox  # noqa: E402
-import tamper  # noqa: E402
+from autograder import grade, sandbox, tamper
 
 needs_bwrap = pytest.mark.skipif(sandbox.available() is not None, reason="no bubblewrap here")
 
@@ -199,7 +196,7 @@ def test_limits_come_from_the_course_config():
 
 @pytest.mark.slow
 def test_rerun_grades_only_what_changed(tmp_path):
-    import roundtrip
+    from autograder import roundtrip
     root = tmp_path / "course"
     roundtrip.prepare(root)
     roundtrip.nbgrader(root, "generate_assignment", "01_perceptron", "--force")

@@ -99,6 +99,59 @@ def test_weights_digest_sees_any_change_and_only_a_change():
     assert grading.weights_digest(model) != grading.weights_digest(twin)
 
 
+def test_tensors_digest_sees_values_and_shapes():
+    import torch
+    a, b = torch.arange(6.0), torch.arange(6.0)
+    assert grading.tensors_digest([a]) == grading.tensors_digest([b])
+    assert grading.tensors_digest([a]) != grading.tensors_digest([a.reshape(2, 3)])
+    b[5] += 1e-6
+    assert grading.tensors_digest([a]) != grading.tensors_digest([b])
+
+
+# ---------------------------------------------------------------- gradient checks and oracles
+
+
+class ScaledSquare:
+    """forward x -> scale * x**2; backward multiplies by `slope` * x (2 is right)."""
+
+    def __init__(self, scale, slope=2.0):
+        self.s, self.slope = np.array([scale]), slope
+
+    def forward(self, x):
+        self.x = x
+        return self.s * x ** 2
+
+    def backward(self, dout):
+        self.ds = np.array([np.sum(dout * self.x ** 2)])
+        return self.slope * self.s * self.x * dout
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_random_array_layouts_hold_the_same_values(layout):
+    values = grading.random_array(3, (4, 5), layout, scale=2.0)
+    np.testing.assert_array_equal(values, 2.0 * np.random.default_rng(3).standard_normal((4, 5)))
+    assert values.flags.c_contiguous == (layout == "contiguous")
+
+
+def test_layer_gradient_check_passes_a_right_layer_and_finds_a_wrong_one():
+    x, dout = grading.random_array(0, (3, 4)), grading.random_array(1, (3, 4))
+    right = grading.layer_gradient_check(ScaledSquare(1.5), x, dout, params=("s",))
+    assert set(right) == {"dx", "ds"}
+    assert max(check.max_rel_error for check in right.values()) < 1e-8
+    wrong = grading.layer_gradient_check(ScaledSquare(1.5, slope=2.1), x, dout)
+    assert wrong["dx"].max_rel_error > 1e-2
+
+
+def test_torch_error_compares_out_and_every_gradient():
+    x, dout = grading.random_array(0, (3, 4)), grading.random_array(1, (3, 4))
+    oracle = lambda x, s: s * x ** 2  # noqa: E731
+    assert grading.torch_error(ScaledSquare(1.5), oracle, x, dout, params=("s",)) < 1e-14
+    assert grading.torch_error(ScaledSquare(1.5, slope=2.1), oracle, x, dout, ("s",)) > 1e-2
+    out, (dx,) = grading.torch_gradients(lambda x: x ** 3, (x,), dout)
+    np.testing.assert_allclose(out, x ** 3)
+    np.testing.assert_allclose(dx, 3 * x ** 2 * dout)
+
+
 def test_artifacts_under_another_file_name(tmp_path):
     grading.save_artifacts(small_model(), {"test_accuracy": 0.5}, tmp_path, state_file="a.pt")
     assert (tmp_path / "a.pt").is_file()

@@ -1,15 +1,13 @@
 """The hostile suite: every case of autograder/hostile/cases.py graded by a real `make grade`
 beside an honest student per assignment, each outcome asserted, and nothing reaching outside."""
 
-import sys
 
 import pytest
 
 from conftest import REPO
 
-sys.path.insert(0, str(REPO / "autograder" / "hostile"))
-import cases  # noqa: E402
-import grade_hostile as suite  # noqa: E402
+from autograder.hostile import cases
+from autograder.hostile import grade_hostile as suite
 
 pytestmark = pytest.mark.slow
 

@@ -6,16 +6,12 @@ submissions) and fails when a target is missed; `make mutants` grades the same b
 the table. The ``mutants`` mark selects the slow tests (``pytest -m "not mutants"`` skips them
 while working on something else)."""
 
-import sys
 
 import pytest
 
-from conftest import REPO
 
-sys.path.insert(0, str(REPO / "autograder"))
-sys.path.insert(0, str(REPO / "autograder" / "mistakes"))
-import mutants  # noqa: E402
-import grade_mistakes as suite  # noqa: E402
+from autograder import mutants
+from autograder.mistakes import grade_mistakes as suite
 
 BANKS = suite.assignments_with_banks()
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from labutils import perceptron as P
+from labutils import widgets
 
 
 def test_step_fires_only_above_zero():
@@ -42,14 +43,14 @@ def test_update_leaves_a_right_answer_alone_and_corrects_a_wrong_one():
 def test_training_converges_on_separable_gates(name):
     result = P.train_perceptron(P.INPUTS, P.TARGETS[name], lr=0.1, max_epochs=100)
     assert result.converged and result.errors_per_epoch[-1] == 0
-    assert result.epochs == len(result.errors_per_epoch)
+    assert result.num_epochs == len(result.errors_per_epoch)
     outputs = P.perceptron(P.INPUTS[:, 0], P.INPUTS[:, 1], result.w[0], result.w[1], result.b)
     np.testing.assert_array_equal(outputs, P.TARGETS[name])
 
 
 def test_training_never_converges_on_xor():
     result = P.train_perceptron(P.INPUTS, P.TARGETS["XOR"], lr=0.1, max_epochs=60)
-    assert not result.converged and result.epochs == 60
+    assert not result.converged and result.num_epochs == 60
     assert min(result.errors_per_epoch) > 0
 
 
@@ -59,14 +60,7 @@ def test_xor_argument_names_the_contradiction():
 
 
 def test_truth_table_html_marks_rows():
-    html = P.truth_table_html(*P.GATE_PARAMS["AND"], P.TARGETS["AND"])
+    html = widgets.truth_table_html(*P.GATE_PARAMS["AND"], P.TARGETS["AND"])
     assert html.count("✓") == 4 and "4/4" in html
-    html = P.truth_table_html(*P.GATE_PARAMS["AND"], P.TARGETS["XOR"])
+    html = widgets.truth_table_html(*P.GATE_PARAMS["AND"], P.TARGETS["XOR"])
     assert "1/4" in html  # AND and XOR agree only at (0, 0)
-
-
-def test_plot_decision_draws_line_points_and_regions():
-    ax = P.plot_decision(1.0, 1.0, -1.5, P.TARGETS["AND"])
-    assert len(ax.lines) == 1 and len(ax.collections) >= 5  # regions + 4 points
-    ax = P.plot_decision(1.0, 0.0, -0.5)  # vertical line
-    assert len(ax.lines) == 1

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from labutils import plots
+from labutils import backprop, conv, perceptron, plots
 from labutils.train import History
 
 
@@ -46,3 +46,54 @@ def test_filter_grid_scales_each_filter():
     fig = plots.filter_grid(weights, ncols=2)
     second = fig.axes[1].images[0].get_array()
     assert second.min() == 0 and second.max() == 1
+
+
+# ---------------------------------------------------------------- the topics' drawings
+
+
+def test_plot_decision_draws_line_points_and_regions():
+    ax = plots.plot_decision(1.0, 1.0, -1.5, perceptron.TARGETS["AND"])
+    assert len(ax.lines) == 1 and len(ax.collections) >= 5  # regions + 4 points
+    ax = plots.plot_decision(1.0, 0.0, -0.5)  # vertical line
+    assert len(ax.lines) == 1
+
+
+def test_plot_optimizer_paths_draws_one_line_per_path():
+    import matplotlib.pyplot as plt
+    _, ax = plt.subplots()
+    paths = backprop.optimizer_paths(names=["SGD", "Momentum"], steps=4)
+    assert plots.plot_optimizer_paths(ax, paths, title="two") is ax
+    labelled = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in labelled] == ["SGD", "Momentum"]
+    np.testing.assert_array_equal(labelled[0].get_xydata(), paths["SGD"])
+    assert ax.get_title() == "two" and ax.collections  # the contour lines
+
+
+def test_plot_grid_writes_every_number_and_outlines_boxes():
+    """One text per cell, readable on dark cells, and one outline per box; ax comes back."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    boxes = [(0, 0, 3, 3), (3, 3, 3, 3)]
+    assert plots.plot_grid(ax, conv.DIGIT_FIVE, title="five", boxes=boxes) is ax
+    texts = [t for t in ax.texts]
+    assert [t.get_text() for t in texts] == [f"{v:g}" for v in conv.DIGIT_FIVE.ravel()]
+    colours = {t.get_text(): t.get_color() for t in texts}
+    assert colours == {"1": "white", "0": "black"}  # ink is dark in "Greys"
+    assert len(ax.lines) == 2 and ax.get_title() == "five"
+    fig2, ax2 = plt.subplots()
+    plots.plot_grid(ax2, np.zeros((50, 9)), numbers=False)
+    assert not ax2.texts
+
+
+def test_plot_im2col_outlines_the_patch_of_a_row():
+    """Row r of the drawing is output position divmod(r, OW); rows past the end are clipped."""
+    import matplotlib.pyplot as plt
+    fig, (ax_in, ax_col) = plt.subplots(1, 2)
+    shown = plots.plot_im2col(ax_in, ax_col, conv.DIGIT_FIVE, 2, 2, stride=2, pad=1, row=5)
+    assert shown == (5, (1, 1))
+    assert "patch at (2, 2)" in ax_in.get_title() and "16 rows x 4 columns" in ax_col.get_title()
+    assert len(ax_in.lines) == 2  # the patch and the dashed frame of the unpadded image
+    shown = plots.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 3, 0, row=99)
+    assert shown == (3, (1, 1))
+    with pytest.raises(ValueError, match="divisible by stride 2"):
+        plots.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 2, 0)

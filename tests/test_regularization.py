@@ -15,6 +15,8 @@ from torch import nn
 from torchvision.transforms import v2
 
 from labutils import backprop as bp
+from labutils import grading
+from labutils.grading import torch_leaf
 from labutils import regularization as reg
 from labutils import train
 from labutils.data import TensorBatches
@@ -28,8 +30,6 @@ def normal(seed, shape, scale=1.0, shift=0.0):
     return shift + scale * np.random.default_rng(seed).standard_normal(shape)
 
 
-def torch_leaf(array):
-    return torch.tensor(np.ascontiguousarray(array), dtype=torch.float64, requires_grad=True)
 
 # ---------------------------------------------------------------- Dropout
 
@@ -75,7 +75,7 @@ def test_dropout_gradient_matches_central_differences_with_a_fixed_mask():
     layer = reg.Dropout(0.3, seed=9)
     layer.forward(x)
     analytic = layer.backward(weights)
-    check = bp.gradient_check(lambda z: np.sum(reg.Dropout(0.3, seed=9).forward(z) * weights),
+    check = grading.gradient_check(lambda z: np.sum(reg.Dropout(0.3, seed=9).forward(z) * weights),
                               x, analytic)
     assert check.max_rel_error < 1e-8, str(check)
     assert (analytic == 0).any() and (analytic != 0).any()
@@ -188,7 +188,7 @@ def test_batch_norm_gradients_match_central_differences(shape):
         return np.sum(layer.forward(x) * weights)
 
     for param, analytic in ((x, dx), (gamma, layer.dgamma), (beta, layer.dbeta)):
-        check = bp.gradient_check(f, param, analytic.copy())
+        check = grading.gradient_check(f, param, analytic.copy())
         assert check.max_rel_error < 1e-6, str(check)
 
 
@@ -216,7 +216,7 @@ def test_batch_norm_inside_a_multilayer_net_and_the_bias_before_it_gets_no_gradi
     x, t = normal(9, (8, 6)), np.arange(8) % 3
     grads, numeric = net.gradient(x, t), net.numerical_gradient(x, t)
     for key in ("W1", "W2", "b2"):
-        assert bp.rel_error(grads[key], numeric[key]) < 1e-6, key
+        assert grading.rel_error(grads[key], numeric[key]) < 1e-6, key
     np.testing.assert_allclose(grads["b1"], 0.0, atol=1e-12)
     np.testing.assert_allclose(numeric["b1"], 0.0, atol=1e-8)
 

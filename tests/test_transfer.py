@@ -6,7 +6,6 @@ classifier replaced by Flatten -> Dropout -> Linear(8192, 2)) for the other test
 """
 
 import copy
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -16,7 +15,8 @@ import torch
 import torchvision
 from torch import nn
 
-from labutils import models, train, transfer
+from labutils import mnist, train, transfer
+from labutils.grading import tensors_digest
 
 # (in, out) channels of VGG16's 13 convolutions, written out from the paper's configuration D.
 VGG16_CONVS = [(3, 64), (64, 64),
@@ -33,12 +33,6 @@ def conv_names(block):
     return {f"features.{i}.{kind}" for i in BLOCK_CONVS[block] for kind in ("weight", "bias")}
 
 
-def digest(tensors) -> str:
-    """SHA-256 of the bytes of the tensors, in order."""
-    sha = hashlib.sha256()
-    for tensor in tensors:
-        sha.update(tensor.detach().contiguous().numpy().tobytes())
-    return sha.hexdigest()
 
 
 def trainable_names(model):
@@ -62,7 +56,7 @@ def staged(tmp_path_factory):
     torch.save(state, path)
     names = ["features.0.weight", "features.28.bias", "classifier.6.weight", "classifier.6.bias"]
     reference = {name: state[name].clone() for name in names}
-    yield {"home": home, "model": model, "digest": digest(state.values()),
+    yield {"home": home, "model": model, "digest": tensors_digest(state.values()),
            "reference": reference, "keys": list(state)}
     path.unlink()  # 528 MB: do not leave it in pytest's kept temporary folders
 
@@ -119,7 +113,7 @@ def test_counts_of_the_pytorch_model_are_seed_002s(model):
     assert transfer.counts(model)["non_trainable"] == total - transfer.SEED_002["block5"]
 
 
-def test_parameter_table_is_the_models_summary_with_trainable_counts(model):
+def test_parameter_table_is_the_mnist_summary_with_trainable_counts(model):
     transfer.freeze_features(model)
     rows = transfer.parameter_table(model)
     assert sum(row["parameters"] for row in rows) == transfer.SEED_002["total"]
@@ -128,7 +122,7 @@ def test_parameter_table_is_the_models_summary_with_trainable_counts(model):
                         "parameters": 0, "trainable": 0}
     assert rows[-1] == {"layer": "classifier.2 (Linear)", "output": (2,),
                         "parameters": 16_386, "trainable": 16_386}
-    text = models.format_summary(rows)
+    text = mnist.format_summary(rows)
     assert "total parameters: 14,731,074" in text
     assert "trainable parameters: 16,386" in text
 
@@ -221,7 +215,7 @@ def test_a_training_step_with_the_base_frozen_changes_only_the_head(seed_model):
     model = transfer.replace_head(copy.deepcopy(seed_model), num_classes=2, input_size=64)
     transfer.unfreeze(model.classifier)
     transfer.freeze_features(model)
-    features_before = digest(model.features.parameters())
+    features_before = tensors_digest(model.features.parameters())
     head_before = [p.detach().clone() for p in model.classifier.parameters()]
 
     torch.manual_seed(0)
@@ -233,7 +227,7 @@ def test_a_training_step_with_the_base_frozen_changes_only_the_head(seed_model):
     loss.backward()
     optimizer.step()
 
-    assert digest(model.features.parameters()) == features_before
+    assert tensors_digest(model.features.parameters()) == features_before
     assert all(p.grad is None for p in model.features.parameters())
     for before, after in zip(head_before, model.classifier.parameters()):
         assert not torch.equal(before, after)
@@ -301,7 +295,7 @@ def test_staged_weights_are_loaded_by_torchvisions_loader(staged, torch_home):
     assert list(state) == staged["keys"]
     for name, tensor in staged["reference"].items():
         assert torch.equal(state[name], tensor), name
-    assert digest(state.values()) == staged["digest"]
+    assert tensors_digest(state.values()) == staged["digest"]
 
 
 

@@ -18,13 +18,10 @@ import ast
 import copy
 import importlib
 import pkgutil
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from submissions import is_test, prepend, reference, released, set_cell  # noqa: E402
+from autograder.submissions import is_test, prepend, reference, released, set_cell
 
 
 @dataclass
@@ -269,6 +266,6 @@ CASES = [
 ] + [
     Case(f"reference_imported_{a[:2]}", a, lambda ctx, a=a: reference_imported(a),
          "below", "graded", "labutils' reference imported instead of written")
-    for a in ("01_perceptron", "02_backprop", "03_im2col", "04_mnist", "05_regularization",
+    for a in ("01_perceptron", "02_backprop", "03_conv", "04_mnist", "05_regularization",
               "06_transfer")
 ]

@@ -24,12 +24,11 @@ import sys
 import threading
 from pathlib import Path
 
+from autograder import roundtrip
+from autograder import submissions as sub
+from autograder.hostile import cases as hostile
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-import cases as hostile  # noqa: E402
-import roundtrip  # noqa: E402
-import submissions as sub  # noqa: E402
 
 REPO = HERE.parents[1]
 HONEST = "honest"

@@ -1,7 +1,7 @@
 """Assignment 1 (perceptron gates): mistakes students make, and correct answers written
 differently."""
 
-from mistakes import Alternative, Mistake
+from autograder.mistakes import Alternative, Mistake
 
 GATES = '''def AND(x1, x2):
     return int(1.0 * x1 + 1.0 * x2 - 1.5 > 0)

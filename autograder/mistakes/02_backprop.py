@@ -1,7 +1,7 @@
 """Assignment 2 (backpropagation): mistakes students make, and correct answers written
 differently."""
 
-from mistakes import Alternative, Mistake
+from autograder.mistakes import Alternative, Mistake
 
 ACTIVATIONS = '''def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))

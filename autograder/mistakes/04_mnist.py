@@ -2,7 +2,7 @@
 differently. The trained model is graded from the honest reference's artifacts, so every
 mistake here must be caught by the unit-style tests of its own function."""
 
-from mistakes import Alternative, Mistake
+from autograder.mistakes import Alternative, Mistake
 
 MLP = '''def build_mlp():
     """The MLP of lecture 4: (N, 1, 28, 28) -> (N, 10) log-probabilities."""

@@ -1,7 +1,7 @@
 """Assignment 5 (dropout, batch normalization, L2, early stopping, k-fold): mistakes students
 make, and correct answers written differently."""
 
-from mistakes import Alternative, Mistake
+from autograder.mistakes import Alternative, Mistake
 
 # ---------------------------------------------------------------- the reference, in pieces
 

@@ -2,7 +2,7 @@
 differently. The transferred model is graded from the honest reference's artifacts, so every
 mistake here must be caught by the unit-style tests of its own function."""
 
-from mistakes import Alternative, Mistake
+from autograder.mistakes import Alternative, Mistake
 
 FREEZE = '''def freeze_features(model):
     for parameter in model.features.parameters():

@@ -21,10 +21,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from autograder import mutants as mutation
+from autograder import submissions as sub
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-import mutants as mutation  # noqa: E402
-import submissions as sub  # noqa: E402
 
 REPO = HERE.parents[1]
 HONEST = "honest"
@@ -33,7 +33,7 @@ TARGETS = {"caught": 1.0, "named": 0.8, "alternatives": 1.0, "killed": 0.9}
 
 def bank(assignment: str):
     """The assignment's mistake module (autograder/mistakes/NN_x.py)."""
-    return importlib.import_module(f"mistakes.{assignment}") if (
+    return importlib.import_module(f"autograder.mistakes.{assignment}") if (
         HERE / f"{assignment}.py").exists() else None
 
 
@@ -49,14 +49,12 @@ def sampled_mutants(assignment: str, count: int, seed: int = 0) -> list[mutation
 
 
 def needs_artifacts(assignment: str) -> bool:
-    sys.path.insert(0, str(REPO / "autograder"))
-    import roundtrip
+    from autograder import roundtrip
     return roundtrip._load_sample(assignment)["run_before_submit"]
 
 
 def run_like_a_student(folder: Path) -> None:
-    sys.path.insert(0, str(REPO / "autograder"))
-    import roundtrip
+    from autograder import roundtrip
     roundtrip.run_like_a_student(folder)
 
 

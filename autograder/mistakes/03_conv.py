@@ -1,7 +1,7 @@
 """Assignment 3 (im2col, convolution and pooling): mistakes students make, and correct answers
 written differently."""
 
-from mistakes import Alternative, Mistake
+from autograder.mistakes import Alternative, Mistake
 
 OUTPUT_SIZE = '''def output_size(input_size, filter_size, stride=1, pad=0):
     """(input_size + 2*pad - filter_size) / stride + 1, refusing sizes that do not fit."""

@@ -1,4 +1,6 @@
-"""Topic 4, the networks compared on MNIST in PyTorch, and their parameter tables.
+"""Topic 4: course/04_mnist.ipynb, source/04_mnist/, tests/test_mnist.py
+
+The networks compared on MNIST in PyTorch, and their parameter tables.
 
 * ``mlp``: the fully connected network (全結合ネットワーク) of seed 004, 784-784-784-10 with
   sigmoid, or the same with ReLU. It sees a digit as a flat list of 784 numbers.
@@ -25,7 +27,7 @@ NUM_CLASSES = 10
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
 
-def mlp(activation: str = "sigmoid", hidden: tuple[int, ...] = (784, 784)) -> nn.Sequential:
+def mlp(activation: str = "sigmoid", hidden_sizes: tuple[int, ...] = (784, 784)) -> nn.Sequential:
     """Flatten -> [Linear -> activation] per hidden layer -> Linear(10) -> LogSoftmax.
 
     The defaults are seed 004's network: 784 -> 784 -> 784 -> 10 with sigmoid, 1,238,730
@@ -35,7 +37,7 @@ def mlp(activation: str = "sigmoid", hidden: tuple[int, ...] = (784, 784)) -> nn
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
     layers: list[nn.Module] = [nn.Flatten()]
     width = IMAGE_SHAPE[1] * IMAGE_SHAPE[2]
-    for size in hidden:
+    for size in hidden_sizes:
         layers += [nn.Linear(width, size), _ACTIVATIONS[activation]()]
         width = size
     layers += [nn.Linear(width, NUM_CLASSES), nn.LogSoftmax(dim=1)]
@@ -79,12 +81,14 @@ def fast_cnn(width: int = 16) -> nn.Sequential:
     )
 
 
-def large_cnn(hidden: int = 352, dropout: float = 0.0, batch_norm: bool = False) -> nn.Sequential:
+def large_cnn(hidden_size: int = 352, dropout: float = 0.0,
+              batch_norm: bool = False) -> nn.Sequential:
     """Seed 004's CNN widened to 3.27 million parameters, for topic 5 (regularization).
 
-    conv 3x3 1->32 -> conv 3x3 32->64 -> max-pool 2 -> 9216 -> Linear(hidden) -> 10. With the
-    default hidden=352 it has 3,266,730 parameters, about as many as the overfitting network of
-    seed 002 (3,321,410): far too many for a hundred training images, which is the point.
+    conv 3x3 1->32 -> conv 3x3 32->64 -> max-pool 2 -> 9216 -> Linear(hidden_size) -> 10.
+    With the default hidden_size=352 it has 3,266,730 parameters, about as many as the
+    overfitting network of seed 002 (3,321,410): far too many for a hundred training images,
+    which is the point.
     dropout: the probability of zeroing an input of each Linear layer (0: no Dropout layers).
     batch_norm: BatchNorm2d after each convolution (its convolutions then drop their bias).
     """
@@ -97,8 +101,8 @@ def large_cnn(hidden: int = 352, dropout: float = 0.0, batch_norm: bool = False)
 
     return nn.Sequential(
         *conv(1, 32), *conv(32, 64), nn.MaxPool2d(2), nn.Flatten(),
-        *drop(), nn.Linear(12 * 12 * 64, hidden), nn.ReLU(),
-        *drop(), nn.Linear(hidden, NUM_CLASSES),
+        *drop(), nn.Linear(12 * 12 * 64, hidden_size), nn.ReLU(),
+        *drop(), nn.Linear(hidden_size, NUM_CLASSES),
         nn.LogSoftmax(dim=1),
     )
 

@@ -1,14 +1,14 @@
-"""labutils.models: the seed networks to spec (shapes, parameter counts) and the layer table."""
+"""labutils.mnist: the seed networks to spec (shapes, parameter counts) and the layer table."""
 
 import pytest
 import torch
 from torch import nn
 
-from labutils import models, train
+from labutils import mnist, train
 
 
 def images(n=3, seed=0):
-    return torch.randn((n, *models.IMAGE_SHAPE), generator=torch.Generator().manual_seed(seed))
+    return torch.randn((n, *mnist.IMAGE_SHAPE), generator=torch.Generator().manual_seed(seed))
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -19,29 +19,29 @@ def images(n=3, seed=0):
     ("large_cnn", 3_266_730),    # 320 + 18,496 + 9216*352+352 + 352*10+10
 ])
 def test_parameter_counts(name, expected):
-    assert train.count_parameters(models.MODELS[name]()) == expected
+    assert train.count_parameters(mnist.MODELS[name]()) == expected
 
 
-@pytest.mark.parametrize("name", sorted(models.MODELS))
+@pytest.mark.parametrize("name", sorted(mnist.MODELS))
 def test_every_model_gives_log_probabilities_for_ten_classes(name):
-    model = models.MODELS[name]().eval()
+    model = mnist.MODELS[name]().eval()
     with torch.no_grad():
         out = model(images())
-    assert out.shape == (3, models.NUM_CLASSES)
+    assert out.shape == (3, mnist.NUM_CLASSES)
     torch.testing.assert_close(out.exp().sum(dim=1), torch.ones(3))
 
 
 def test_seed_mlp_uses_sigmoid_and_the_relu_variant_relu():
     kinds = lambda model: {type(m) for m in model}  # noqa: E731
-    assert nn.Sigmoid in kinds(models.mlp()) and nn.ReLU not in kinds(models.mlp())
-    assert nn.ReLU in kinds(models.mlp("relu")) and nn.Sigmoid not in kinds(models.mlp("relu"))
+    assert nn.Sigmoid in kinds(mnist.mlp()) and nn.ReLU not in kinds(mnist.mlp())
+    assert nn.ReLU in kinds(mnist.mlp("relu")) and nn.Sigmoid not in kinds(mnist.mlp("relu"))
     with pytest.raises(ValueError, match="activation must be one of"):
-        models.mlp("softplus")
+        mnist.mlp("softplus")
 
 
 def test_summary_of_the_seed_cnn_is_the_lecture_table():
-    model = models.seed_cnn().train()
-    rows = models.summary(model)
+    model = mnist.seed_cnn().train()
+    rows = mnist.summary(model)
     assert [row["output"] for row in rows] == [
         (32, 26, 26), (32, 26, 26), (64, 24, 24), (64, 24, 24), (64, 12, 12), (9216,),
         (128,), (128,), (10,), (10,)]
@@ -52,13 +52,13 @@ def test_summary_of_the_seed_cnn_is_the_lecture_table():
 
 
 def test_summary_counts_frozen_parameters_apart():
-    model = models.fast_cnn(8)
+    model = mnist.fast_cnn(8)
     for p in model[0].parameters():
         p.requires_grad_(False)
-    rows = models.summary(model)
+    rows = mnist.summary(model)
     assert sum(r["parameters"] for r in rows) == train.count_parameters(model)
     assert sum(r["trainable"] for r in rows) == train.count_parameters(model, trainable_only=True)
-    text = models.format_summary(rows)
+    text = mnist.format_summary(rows)
     frozen = model[0].weight.numel()
     assert f"non-trainable parameters: {frozen:,}" in text
     assert f"total parameters: {train.count_parameters(model):,}" in text
@@ -68,7 +68,7 @@ def test_fast_cnn_learns_a_small_batch():
     """20 Adam steps memorise 64 random images with arbitrary labels (gradients flow through
     every block; with a broken layer the loss stays near ln 10 = 2.3)."""
     torch.manual_seed(0)
-    model, x = models.fast_cnn(8), images(64)
+    model, x = mnist.fast_cnn(8), images(64)
     y = torch.arange(64) % 10
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
@@ -82,7 +82,7 @@ def test_fast_cnn_learns_a_small_batch():
 
 
 def test_large_cnn_options_add_their_layers_and_keep_the_function_shape():
-    plain, regular = models.large_cnn(), models.large_cnn(dropout=0.5, batch_norm=True)
+    plain, regular = mnist.large_cnn(), mnist.large_cnn(dropout=0.5, batch_norm=True)
     kinds = lambda model: [type(m) for m in model]  # noqa: E731
     assert nn.Dropout not in kinds(plain) and nn.BatchNorm2d not in kinds(plain)
     assert kinds(regular).count(nn.Dropout) == 2 and kinds(regular).count(nn.BatchNorm2d) == 2
@@ -90,4 +90,4 @@ def test_large_cnn_options_add_their_layers_and_keep_the_function_shape():
     # 2 * (32 + 64) batch-norm parameters more
     assert (train.count_parameters(regular)
             == train.count_parameters(plain) - (32 + 64) + 2 * (32 + 64))
-    assert regular.eval()(images(2)).shape == (2, models.NUM_CLASSES)
+    assert regular.eval()(images(2)).shape == (2, mnist.NUM_CLASSES)

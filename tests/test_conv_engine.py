@@ -1,0 +1,115 @@
+"""labutils.conv_engine: the tuned convolution computes what the reference Convolution computes.
+
+The reference (labutils.conv.Convolution) is itself tested against torch in test_conv.py; here
+FastConvolution is compared with it on the same inputs, forward and backward, over shapes with
+strides and padding, both chunk orders of dx, threads, and reused work arrays. float64, so the
+two differ only by the order of the sums.
+"""
+
+import numpy as np
+import pytest
+import torch.nn.functional as F
+
+from labutils import conv
+from labutils.conv_engine import FastConvolution
+from labutils.grading import random_array, torch_gradients
+
+TIGHT = {"rtol": 1e-10, "atol": 1e-12}
+
+# (N, C, H, W), (FN, FH, FW), stride, pad: odd sizes, strides, pads, 1x1 and wide filters
+SHAPES = [
+    ((2, 3, 7, 10), (4, 3, 2), 2, 1),
+    ((1, 1, 6, 6), (1, 3, 3), 3, 0),
+    ((3, 2, 9, 7), (5, 1, 1), 1, 0),
+    ((4, 1, 28, 28), (6, 5, 5), 1, 0),
+    ((2, 8, 8, 8), (3, 3, 3), 1, 2),
+    ((5, 3, 11, 9), (2, 5, 3), 2, 2),
+]
+
+
+def both_layers(x_shape, w_shape, stride, pad, seed=0):
+    """The reference and the engine on the same (shared) W and b, and an input x."""
+    FN, FH, FW = w_shape
+    W, b = random_array(seed + 1, (FN, x_shape[1], FH, FW)), random_array(seed + 2, (FN,))
+    x = random_array(seed, x_shape, "transposed")
+    return conv.Convolution(W, b, stride, pad), FastConvolution(W, b, stride, pad), x
+
+
+def run(layer, x, dout):
+    out = np.array(layer.forward(x))
+    return out, layer.backward(dout), layer.dW, layer.db
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", SHAPES)
+def test_engine_equals_the_reference(x_shape, w_shape, stride, pad):
+    """out, dx, dW and db of FastConvolution are those of conv.Convolution."""
+    reference, engine, x = both_layers(x_shape, w_shape, stride, pad)
+    dout = random_array(3, reference.forward(x).shape)
+    for want, got, name in zip(run(reference, x, dout), run(engine, x, dout),
+                               ("out", "dx", "dW", "db")):
+        assert got.shape == want.shape, name
+        np.testing.assert_allclose(got, want, **TIGHT, err_msg=name)
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 5])
+@pytest.mark.parametrize("w_shape", [(4, 3, 2), (20, 2, 2)],
+                         ids=["more taps than filters", "more filters than taps"])
+def test_chunked_dx_equals_the_reference_in_any_chunking(w_shape, images_per_chunk):
+    """The chunked dx (both column orders of a chunk) is the lecture's col2im(dout2 @ W2)."""
+    C = 3 if w_shape[0] == 4 else 1
+    reference, engine, x = both_layers((5, C, 6, 7), w_shape, 1, 1)
+    dout = random_array(2, reference.forward(x).shape)
+    engine.forward(x)
+    engine.CHUNK_BYTES = images_per_chunk * engine.W[0].size * dout[0, 0].size * dout.itemsize
+    np.testing.assert_allclose(engine.backward(dout), reference.backward(dout), **TIGHT)
+
+
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_parts_in_threads_equal_the_reference(threads):
+    """A batch cut into parts run in threads gives the reference's results (N=5: a part may
+    hold one image; 7 threads: more parts wanted than images)."""
+    reference, engine, x = both_layers((5, 3, 6, 7), (4, 3, 2), 1, 1)
+    engine.threads, engine.PARALLEL_BYTES = threads, 0
+    dout = random_array(3, reference.forward(x).shape)
+    for want, got in zip(run(reference, x, dout), run(engine, x, dout)):
+        np.testing.assert_allclose(got, want, **TIGHT)
+    assert len(engine._parts(5)) == min(threads, 5)
+
+
+def test_work_arrays_are_reused_safely():
+    """Batches of other sizes and dtypes in turn: torch's gradients each time, and an earlier
+    output is not overwritten by a later forward."""
+    W, b = random_array(0, (3, 2, 3, 3)), random_array(1, (3,))
+    engine = FastConvolution(W, b, stride=1, pad=1)
+    first = engine.forward(random_array(2, (4, 2, 5, 5)))
+    kept = first.copy()
+    for N, dtype in [(2, np.float64), (4, np.float32), (3, np.float64)]:
+        x = random_array(3 + N, (N, 2, 5, 5)).astype(dtype)
+        out = engine.forward(x)
+        dout = random_array(4, out.shape).astype(dtype)
+        _, (dx, dW, _) = torch_gradients(lambda *a: F.conv2d(*a, padding=1), (x, W, b), dout)
+        rtol = 1e-5 if dtype == np.float32 else TIGHT["rtol"]
+        np.testing.assert_allclose(engine.backward(dout), dx, rtol=rtol, atol=1e-5)
+        np.testing.assert_allclose(engine.dW, dW, rtol=rtol, atol=1e-4)
+    np.testing.assert_array_equal(first, kept)
+
+
+def test_engine_keeps_float32_and_leaves_its_inputs_alone():
+    """float32 in, float32 out (dx, dW, db too); x and dout are not written into."""
+    W, b = random_array(0, (3, 2, 3, 3)).astype(np.float32), np.zeros(3, np.float32)
+    engine = FastConvolution(W, b, 1, 1)
+    x = random_array(1, (2, 2, 6, 6)).astype(np.float32)
+    x_before = x.copy()
+    out = engine.forward(x)
+    dout = np.ones(out.shape, dtype=np.float32)
+    dx = engine.backward(dout)
+    assert out.dtype == dx.dtype == engine.dW.dtype == engine.db.dtype == np.float32
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(dout, 1.0)
+
+
+def test_simple_conv_net_runs_on_the_engine():
+    """SimpleConvNet's convolution is the engine (what the lecture trains and bench/ times)."""
+    net = conv.SimpleConvNet(input_dim=(1, 8, 8), filter_num=2, filter_size=3, hidden_size=4)
+    assert type(net.layers[0]) is FastConvolution
+    assert net.layers[0].W is net.params["W1"] and net.layers[0].b is net.params["b1"]
