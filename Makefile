@@ -13,12 +13,13 @@ HEADLESS := LABUTILS_HEADLESS=1
 FAST := LABUTILS_FAST=1
 PYTEST_ARGS ?=
 
-.PHONY: setup data lint test test-unit test-notebooks release demo grade hostile mutants lab bench clean help
+.PHONY: setup data lint test test-unit test-notebooks test-hub release demo grade hostile mutants lab bench clean help
 
 help:
 	@echo "make setup    venv + pinned packages + browser + data (idempotent)"
 	@echo "make demo     instructor round trip on the sample submissions, prints scores"
 	@echo "make test     lint, unit tests, notebooks (nbval, fast mode), nbgrader round trip, browser"
+	@echo "make test-hub the course on a real JupyterHub: Unix users, Chromium, exchange (as root)"
 	@echo "make grade    grade every submission of a course (COURSE=folder, GRADE_ARGS='-a 01_perceptron -j 2 --force')"
 	@echo "make hostile  grade the hostile submissions (autograder/hostile/) and print what they got"
 	@echo "make mutants  grade the mistake bank, alternatives and mutants (autograder/mistakes/)"
@@ -28,12 +29,13 @@ help:
 
 setup: $(STAMP) data
 
-$(STAMP): pyproject.toml scripts/install_browser.sh scripts/install_sandbox.sh
+$(STAMP): pyproject.toml scripts/install_browser.sh scripts/install_sandbox.sh scripts/install_hub.sh
 	bash scripts/install_sandbox.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
 	bash scripts/install_browser.sh $(VENV)
+	bash scripts/install_hub.sh $(VENV)
 	@touch $@
 
 data: $(STAMP)
@@ -49,7 +51,11 @@ lint: setup
 	$(BIN)/ruff check course source --select F
 
 test-unit: setup
-	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser and not mutants" $(PYTEST_ARGS)
+	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser and not mutants and not hub" $(PYTEST_ARGS)
+
+# The course on a real JupyterHub (tests/test_hub.py): needs root for the Unix users.
+test-hub: setup
+	$(HEADLESS) $(BIN)/python -m pytest tests/test_hub.py -m hub $(PYTEST_ARGS)
 
 test-notebooks: setup
 	$(HEADLESS) $(FAST) $(BIN)/python -m pytest course source --nbval-lax --nbval-current-env

@@ -52,6 +52,8 @@ from autograder import sandbox, tamper
 REPO = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "grade_worker.py"
 EXECUTED = ".sandboxed"  # executed notebooks, nbgrader's "submitted" folder for the merge
+# Files nbgrader's exchange puts beside a submission; autograde carries them on to feedback.
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 STATUSES = ("graded", "timed out", "out of memory", "kernel died", "tampered", "not a notebook",
             "no notebook submitted", "not submitted")
 SETTLED = ("not a notebook", "no notebook submitted")  # decided without a kernel
@@ -258,8 +260,10 @@ def grade_one(root: Path, student: str, assignment: str, worker: Worker) -> Outc
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    if (submitted / "timestamp.txt").is_file():
-        shutil.copyfile(submitted / "timestamp.txt", target / "timestamp.txt")
+    # nbgrader's bookkeeping of a collected submission; release_feedback needs the secret
+    for bookkeeping in NBGRADER_FILES:
+        if (submitted / bookkeeping).is_file():
+            shutil.copyfile(submitted / bookkeeping, target / bookkeeping)
     settled = precheck(submitted, names)
     if settled:  # nothing to execute: no folder in .sandboxed/, zero_missing gives the row
         shutil.rmtree(target)

@@ -205,9 +205,14 @@ def test_rerun_grades_only_what_changed(tmp_path):
         folder.mkdir(parents=True)
         notebook = REPO / given / "01_perceptron" / "01_perceptron.ipynb"
         (folder / notebook.name).write_bytes(notebook.read_bytes())
+        # what nbgrader's collect puts beside a submission from the exchange
+        (folder / "submission_secret.txt").write_text(f"secret of {student}")
     lines = []
     rows = grade.grade_class(root, ["01_perceptron"], workers=2, log=lines.append)
     assert {r["student_id"]: float(r["score"]) for r in rows} == {"ann": 10.0, "bob": 0.0}
+    # release_feedback needs the secret in autograded/ (tests/test_hub.py does it for real)
+    secret = root / "autograded" / "ann" / "01_perceptron" / "submission_secret.txt"
+    assert secret.read_text() == "secret of ann"
     assert "0 already graded, 2 to grade" in lines[0]
     notebook = root / "submitted" / "bob" / "01_perceptron" / "01_perceptron.ipynb"
     notebook.write_bytes((REPO / "source" / "01_perceptron" / "01_perceptron.ipynb").read_bytes())

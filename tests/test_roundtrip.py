@@ -58,11 +58,15 @@ def test_feedback_is_generated(graded):
             assert list((root / "feedback" / student / assignment).glob("*.html"))
 
 
-def _feedback_text(root, student, assignment):
+def html_text(pages):
+    """The text a student reads in feedback pages (tags removed, entities decoded)."""
     import html
     import re
-    pages = (root / "feedback" / student / assignment).glob("*.html")
     return html.unescape(re.sub(r"<[^>]+>", "", "".join(p.read_text() for p in pages)))
+
+
+def _feedback_text(root, student, assignment):
+    return html_text((root / "feedback" / student / assignment).glob("*.html"))
 
 
 def test_artifact_grading_explains_a_missing_or_wrong_model(graded):
