@@ -1,16 +1,17 @@
 """Topic 4, the networks compared on MNIST in PyTorch, and their parameter tables.
 
-* ``mlp``: the fully connected network (全結合ネットワーク) of seed 004, 784-784-784-10 with
+* ``mlp``: the fully connected network (全結合ネットワーク) of a university lecture's
+  PyTorch MNIST code, 784-784-784-10 with
   sigmoid, or the same with ReLU. It sees a digit as a flat list of 784 numbers.
-* ``seed_cnn``: the convolutional network (畳み込みニューラルネットワーク) of seed 004,
+* ``plain_cnn``: that lecture's convolutional network (畳み込みニューラルネットワーク),
   conv 1->32 3x3, conv 32->64 3x3, max-pool 2, fc 9216->128->10.
 * ``fast_cnn``: a CNN built to train to 99 % test accuracy within a minute on two CPU cores
   (see bench/mnist.py): the convolutions work on pooled, smaller maps, batch normalization lets
   a large learning rate train it in a few epochs.
 
 Every model is an ``nn.Sequential`` that maps (N, 1, 28, 28) images to (N, 10) log-probabilities
-(``LogSoftmax`` last, so the loss is ``F.nll_loss`` as in the seed, or equivalently
-``nn.NLLLoss``). ``summary(model)`` gives the layer table of seed 002: layer, output shape,
+(``LogSoftmax`` last, so the loss is ``F.nll_loss`` as in that code, or equivalently
+``nn.NLLLoss``). ``summary(model)`` gives the layer table Keras prints: layer, output shape,
 parameters.
 """
 
@@ -28,7 +29,7 @@ _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 def mlp(activation: str = "sigmoid", hidden: tuple[int, ...] = (784, 784)) -> nn.Sequential:
     """Flatten -> [Linear -> activation] per hidden layer -> Linear(10) -> LogSoftmax.
 
-    The defaults are seed 004's network: 784 -> 784 -> 784 -> 10 with sigmoid, 1,238,730
+    The defaults are the lecture's network: 784 -> 784 -> 784 -> 10 with sigmoid, 1,238,730
     parameters. activation: "sigmoid", "relu" or "tanh".
     """
     if activation not in _ACTIVATIONS:
@@ -42,9 +43,10 @@ def mlp(activation: str = "sigmoid", hidden: tuple[int, ...] = (784, 784)) -> nn
     return nn.Sequential(*layers)
 
 
-def seed_cnn() -> nn.Sequential:
-    """Seed 004's CNN: 28x28x1 -> conv 3x3 -> 26x26x32 -> conv 3x3 -> 24x24x64 -> max-pool
-    -> 12x12x64 = 9216 -> 128 -> 10; 1,199,882 parameters, 98 % of them in the first Linear."""
+def plain_cnn() -> nn.Sequential:
+    """The lecture's CNN (no padding, no batch norm): 28x28x1 -> conv 3x3 -> 26x26x32 -> conv
+    3x3 -> 24x24x64 -> max-pool -> 12x12x64 = 9216 -> 128 -> 10; 1,199,882 parameters, 98 % of
+    them in the first Linear."""
     return nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(),
         nn.Conv2d(32, 64, 3), nn.ReLU(),
@@ -80,11 +82,11 @@ def fast_cnn(width: int = 16) -> nn.Sequential:
 
 
 def large_cnn(hidden: int = 352, dropout: float = 0.0, batch_norm: bool = False) -> nn.Sequential:
-    """Seed 004's CNN widened to 3.27 million parameters, for topic 5 (regularization).
+    """``plain_cnn`` widened to 3.27 million parameters, for topic 5 (regularization).
 
     conv 3x3 1->32 -> conv 3x3 32->64 -> max-pool 2 -> 9216 -> Linear(hidden) -> 10. With the
     default hidden=352 it has 3,266,730 parameters, about as many as the overfitting network of
-    seed 002 (3,321,410): far too many for a hundred training images, which is the point.
+    a university report (3,321,410): far too many for a hundred training images, which is the point.
     dropout: the probability of zeroing an input of each Linear layer (0: no Dropout layers).
     batch_norm: BatchNorm2d after each convolution (its convolutions then drop their bias).
     """
@@ -103,7 +105,7 @@ def large_cnn(hidden: int = 352, dropout: float = 0.0, batch_norm: bool = False)
     )
 
 
-MODELS = {"mlp_sigmoid": mlp, "mlp_relu": lambda: mlp("relu"), "seed_cnn": seed_cnn,
+MODELS = {"mlp_sigmoid": mlp, "mlp_relu": lambda: mlp("relu"), "plain_cnn": plain_cnn,
           "fast_cnn": fast_cnn, "large_cnn": large_cnn}
 
 
@@ -112,7 +114,7 @@ def summary(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_SHAPE) -> lis
 
     Runs one zero image of ``input_shape`` through the model (in eval mode, without gradients,
     leaving the model's mode as it was) to record each layer's output shape; shapes exclude the
-    batch axis, as in Keras' table in seed 002. The caller prints it with ``format_summary``.
+    batch axis, as in Keras' table. The caller prints it with ``format_summary``.
     """
     rows, hooks = [], []
     for name, module in model.named_modules():

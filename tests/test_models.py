@@ -12,9 +12,9 @@ def images(n=3, seed=0):
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("mlp_sigmoid", 1_238_730),  # seed 004: 784*784+784 twice, then 784*10+10
+    ("mlp_sigmoid", 1_238_730),  # lecture 4: 784*784+784 twice, then 784*10+10
     ("mlp_relu", 1_238_730),
-    ("seed_cnn", 1_199_882),     # 320 + 18,496 + 1,179,776 + 1,290
+    ("plain_cnn", 1_199_882),     # 320 + 18,496 + 1,179,776 + 1,290
     ("fast_cnn", 206_970),
     ("large_cnn", 3_266_730),    # 320 + 18,496 + 9216*352+352 + 352*10+10
 ])
@@ -39,8 +39,8 @@ def test_seed_mlp_uses_sigmoid_and_the_relu_variant_relu():
         models.mlp("softplus")
 
 
-def test_summary_of_the_seed_cnn_is_the_lecture_table():
-    model = models.seed_cnn().train()
+def test_summary_of_the_plain_cnn_is_the_lecture_table():
+    model = models.plain_cnn().train()
     rows = models.summary(model)
     assert [row["output"] for row in rows] == [
         (32, 26, 26), (32, 26, 26), (64, 24, 24), (64, 24, 24), (64, 12, 12), (9216,),
