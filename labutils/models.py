@@ -8,6 +8,9 @@
 * ``fast_cnn``: a CNN built to train to 99 % test accuracy within a minute on two CPU cores
   (see bench/mnist.py): the convolutions work on pooled, smaller maps, batch normalization lets
   a large learning rate train it in a few epochs.
+* ``keras_report_cnn``: the overfitting network of a university report and its dropout and
+  batch-norm variants; ``keras_counts`` counts parameters as Keras does, for comparing with
+  the report's tables (``REPORT_KERAS_COUNTS``).
 
 Every model is an ``nn.Sequential`` that maps (N, 1, 28, 28) images to (N, 10) log-probabilities
 (``LogSoftmax`` last, so the loss is ``F.nll_loss`` as in that code, or equivalently
@@ -103,6 +106,57 @@ def large_cnn(hidden: int = 352, dropout: float = 0.0, batch_norm: bool = False)
         *drop(), nn.Linear(hidden, NUM_CLASSES),
         nn.LogSoftmax(dim=1),
     )
+
+
+# The three networks of a university report that trained on about 110 photos of two classes
+# (128x128 colour) and printed Keras' parameter counts: (total, non-trainable).
+REPORT_KERAS_COUNTS = {
+    "overfitting": (3_321_410, 0),
+    "dropout": (3_304_898, 0),
+    "batch norm": (3_306_306, 704),  # 4 numbers per channel of batch norm, 2 of them not learnt
+}
+
+
+def keras_report_cnn(variant: str = "overfitting") -> nn.Sequential:
+    """The report's Keras CNN in PyTorch, for 3x128x128 photos and 2 classes.
+
+    Three blocks conv 3x3 (no padding) -> max-pool 2 with 32, 64, 128 channels leave
+    128 x 14 x 14 = 25,088 features. Then, by ``variant``:
+    "overfitting": Dense(128) -> Dense(128) -> Dense(2);
+    "dropout": Dropout -> Dense(128) -> Dropout -> Dense(2);
+    "batch norm": batch norm after each pooling and after Dense(128), then Dense(2).
+    """
+    if variant not in REPORT_KERAS_COUNTS:
+        raise ValueError(f"variant must be one of {sorted(REPORT_KERAS_COUNTS)}, got {variant!r}")
+    norm = variant == "batch norm"
+    layers: list[nn.Module] = []
+    for cin, cout in [(3, 32), (32, 64), (64, 128)]:
+        layers += [nn.Conv2d(cin, cout, 3), nn.MaxPool2d(2)]
+        layers += [nn.BatchNorm2d(cout), nn.ReLU()] if norm else [nn.ReLU()]
+    layers.append(nn.Flatten())
+    features = 128 * 14 * 14
+    if variant == "overfitting":
+        layers += [nn.Linear(features, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU()]
+    elif variant == "dropout":
+        layers += [nn.Dropout(0.5), nn.Linear(features, 128), nn.ReLU(), nn.Dropout(0.5)]
+    else:
+        layers += [nn.Linear(features, 128), nn.BatchNorm1d(128), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(128, 2))
+
+
+def keras_counts(model: nn.Module) -> dict[str, int]:
+    """Parameter counts as Keras' model.summary() prints them: {"total", "non_trainable"}.
+
+    Keras counts a batch-norm layer's running mean and variance as non-trainable parameters;
+    PyTorch keeps them as buffers, outside ``model.parameters()``. So the Keras total is
+    PyTorch's parameters plus the running statistics of every batch-norm layer (PyTorch's
+    ``num_batches_tracked`` counter has no Keras counterpart and is left out).
+    """
+    running = sum(m.running_mean.numel() + m.running_var.numel() for m in model.modules()
+                  if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    return {"total": sum(p.numel() for p in model.parameters()) + running,
+            "non_trainable": frozen + running}
 
 
 MODELS = {"mlp_sigmoid": mlp, "mlp_relu": lambda: mlp("relu"), "plain_cnn": plain_cnn,

@@ -1,4 +1,4 @@
-"""labutils.models: the seed networks to spec (shapes, parameter counts) and the layer table."""
+"""labutils.models: the lecture networks to spec (shapes, parameter counts) and the layer table."""
 
 import pytest
 import torch
@@ -91,3 +91,31 @@ def test_large_cnn_options_add_their_layers_and_keep_the_function_shape():
     assert (train.count_parameters(regular)
             == train.count_parameters(plain) - (32 + 64) + 2 * (32 + 64))
     assert regular.eval()(images(2)).shape == (2, models.NUM_CLASSES)
+
+
+@pytest.mark.parametrize("variant", sorted(models.REPORT_KERAS_COUNTS))
+def test_keras_report_cnn_has_the_reports_keras_counts(variant):
+    model = models.keras_report_cnn(variant).eval()
+    total, non_trainable = models.REPORT_KERAS_COUNTS[variant]
+    assert models.keras_counts(model) == {"total": total, "non_trainable": non_trainable}
+    with torch.no_grad():
+        assert model(torch.zeros(2, 3, 128, 128)).shape == (2, 2)
+
+
+def test_batch_norm_counts_twice_as_much_in_keras_as_in_pytorch():
+    model = models.keras_report_cnn("batch norm")
+    channels = 32 + 64 + 128 + 128
+    pytorch = train.count_parameters(model)
+    assert pytorch == models.REPORT_KERAS_COUNTS["dropout"][0] + 2 * channels  # gamma, beta
+    assert models.keras_counts(model)["total"] == pytorch + 2 * channels  # + mean, variance
+
+
+def test_keras_counts_frozen_parameters_as_non_trainable():
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    model[0].requires_grad_(False)
+    assert models.keras_counts(model) == {"total": 15 + 6 + 6, "non_trainable": 15 + 6}
+
+
+def test_keras_report_cnn_refuses_an_unknown_variant():
+    with pytest.raises(ValueError, match="variant must be one of"):
+        models.keras_report_cnn("augmentation")
