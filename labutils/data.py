@@ -237,13 +237,14 @@ def mnist_arrays(train: bool = True, name: str = "MNIST"):
     return images, dataset.targets.numpy().astype(np.int64)
 
 
-# seed 004 normalises with Normalize((0.5,), (1.0,)): pixels in [0, 1] become [-0.5, 0.5]
+# the lecture's MNIST code normalises with Normalize((0.5,), (1.0,)): pixels in [0, 1] become
+# [-0.5, 0.5]
 MNIST_SHIFT = 0.5
 
 
 def mnist_tensors(train: bool = True, name: str = "MNIST"):
     """The staged set as torch tensors, the whole set in memory: images (N, 1, 28, 28) float32
-    normalised as seed 004's ``Normalize((0.5,), (1.0,))`` does, integer labels (N,).
+    normalised as the lecture's ``Normalize((0.5,), (1.0,))`` does, integer labels (N,).
 
     Batching tensors in memory (``TensorBatches``) skips the per-image PIL conversion of a
     ``DataLoader`` over the dataset: an epoch of MNIST then costs only the model's arithmetic.

@@ -2,17 +2,21 @@
 
 The networks compared on MNIST in PyTorch, and their parameter tables.
 
-* ``mlp``: the fully connected network (全結合ネットワーク) of seed 004, 784-784-784-10 with
+* ``mlp``: the fully connected network (全結合ネットワーク) of a university lecture's
+  PyTorch MNIST code, 784-784-784-10 with
   sigmoid, or the same with ReLU. It sees a digit as a flat list of 784 numbers.
-* ``seed_cnn``: the convolutional network (畳み込みニューラルネットワーク) of seed 004,
+* ``plain_cnn``: that lecture's convolutional network (畳み込みニューラルネットワーク),
   conv 1->32 3x3, conv 32->64 3x3, max-pool 2, fc 9216->128->10.
 * ``fast_cnn``: a CNN built to train to 99 % test accuracy within a minute on two CPU cores
   (see bench/mnist.py): the convolutions work on pooled, smaller maps, batch normalization lets
   a large learning rate train it in a few epochs.
+* ``keras_report_cnn``: the overfitting network of a university report and its dropout and
+  batch-norm variants; ``keras_counts`` counts parameters as Keras does, for comparing with
+  the report's tables (``REPORT_KERAS_COUNTS``).
 
 Every model is an ``nn.Sequential`` that maps (N, 1, 28, 28) images to (N, 10) log-probabilities
-(``LogSoftmax`` last, so the loss is ``F.nll_loss`` as in the seed, or equivalently
-``nn.NLLLoss``). ``summary(model)`` gives the layer table of seed 002: layer, output shape,
+(``LogSoftmax`` last, so the loss is ``F.nll_loss`` as in that code, or equivalently
+``nn.NLLLoss``). ``summary(model)`` gives the layer table Keras prints: layer, output shape,
 parameters.
 """
 
@@ -30,7 +34,7 @@ _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 def mlp(activation: str = "sigmoid", hidden_sizes: tuple[int, ...] = (784, 784)) -> nn.Sequential:
     """Flatten -> [Linear -> activation] per hidden layer -> Linear(10) -> LogSoftmax.
 
-    The defaults are seed 004's network: 784 -> 784 -> 784 -> 10 with sigmoid, 1,238,730
+    The defaults are the lecture's network: 784 -> 784 -> 784 -> 10 with sigmoid, 1,238,730
     parameters. activation: "sigmoid", "relu" or "tanh".
     """
     if activation not in _ACTIVATIONS:
@@ -44,9 +48,10 @@ def mlp(activation: str = "sigmoid", hidden_sizes: tuple[int, ...] = (784, 784))
     return nn.Sequential(*layers)
 
 
-def seed_cnn() -> nn.Sequential:
-    """Seed 004's CNN: 28x28x1 -> conv 3x3 -> 26x26x32 -> conv 3x3 -> 24x24x64 -> max-pool
-    -> 12x12x64 = 9216 -> 128 -> 10; 1,199,882 parameters, 98 % of them in the first Linear."""
+def plain_cnn() -> nn.Sequential:
+    """The lecture's CNN (no padding, no batch norm): 28x28x1 -> conv 3x3 -> 26x26x32 -> conv
+    3x3 -> 24x24x64 -> max-pool -> 12x12x64 = 9216 -> 128 -> 10; 1,199,882 parameters, 98 % of
+    them in the first Linear."""
     return nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(),
         nn.Conv2d(32, 64, 3), nn.ReLU(),
@@ -83,12 +88,12 @@ def fast_cnn(width: int = 16) -> nn.Sequential:
 
 def large_cnn(hidden_size: int = 352, dropout: float = 0.0,
               batch_norm: bool = False) -> nn.Sequential:
-    """Seed 004's CNN widened to 3.27 million parameters, for topic 5 (regularization).
+    """``plain_cnn`` widened to 3.27 million parameters, for topic 5 (regularization).
 
     conv 3x3 1->32 -> conv 3x3 32->64 -> max-pool 2 -> 9216 -> Linear(hidden_size) -> 10.
     With the default hidden_size=352 it has 3,266,730 parameters, about as many as the
-    overfitting network of seed 002 (3,321,410): far too many for a hundred training images,
-    which is the point.
+    overfitting network of a university report (3,321,410): far too many for a hundred
+    training images, which is the point.
     dropout: the probability of zeroing an input of each Linear layer (0: no Dropout layers).
     batch_norm: BatchNorm2d after each convolution (its convolutions then drop their bias).
     """
@@ -107,7 +112,58 @@ def large_cnn(hidden_size: int = 352, dropout: float = 0.0,
     )
 
 
-MODELS = {"mlp_sigmoid": mlp, "mlp_relu": lambda: mlp("relu"), "seed_cnn": seed_cnn,
+# The three networks of a university report that trained on about 110 photos of two classes
+# (128x128 colour) and printed Keras' parameter counts: (total, non-trainable).
+REPORT_KERAS_COUNTS = {
+    "overfitting": (3_321_410, 0),
+    "dropout": (3_304_898, 0),
+    "batch norm": (3_306_306, 704),  # 4 numbers per channel of batch norm, 2 of them not learnt
+}
+
+
+def keras_report_cnn(variant: str = "overfitting") -> nn.Sequential:
+    """The report's Keras CNN in PyTorch, for 3x128x128 photos and 2 classes.
+
+    Three blocks conv 3x3 (no padding) -> max-pool 2 with 32, 64, 128 channels leave
+    128 x 14 x 14 = 25,088 features. Then, by ``variant``:
+    "overfitting": Dense(128) -> Dense(128) -> Dense(2);
+    "dropout": Dropout -> Dense(128) -> Dropout -> Dense(2);
+    "batch norm": batch norm after each pooling and after Dense(128), then Dense(2).
+    """
+    if variant not in REPORT_KERAS_COUNTS:
+        raise ValueError(f"variant must be one of {sorted(REPORT_KERAS_COUNTS)}, got {variant!r}")
+    norm = variant == "batch norm"
+    layers: list[nn.Module] = []
+    for cin, cout in [(3, 32), (32, 64), (64, 128)]:
+        layers += [nn.Conv2d(cin, cout, 3), nn.MaxPool2d(2)]
+        layers += [nn.BatchNorm2d(cout), nn.ReLU()] if norm else [nn.ReLU()]
+    layers.append(nn.Flatten())
+    features = 128 * 14 * 14
+    if variant == "overfitting":
+        layers += [nn.Linear(features, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU()]
+    elif variant == "dropout":
+        layers += [nn.Dropout(0.5), nn.Linear(features, 128), nn.ReLU(), nn.Dropout(0.5)]
+    else:
+        layers += [nn.Linear(features, 128), nn.BatchNorm1d(128), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(128, 2))
+
+
+def keras_counts(model: nn.Module) -> dict[str, int]:
+    """Parameter counts as Keras' model.summary() prints them: {"total", "non_trainable"}.
+
+    Keras counts a batch-norm layer's running mean and variance as non-trainable parameters;
+    PyTorch keeps them as buffers, outside ``model.parameters()``. So the Keras total is
+    PyTorch's parameters plus the running statistics of every batch-norm layer (PyTorch's
+    ``num_batches_tracked`` counter has no Keras counterpart and is left out).
+    """
+    running = sum(m.running_mean.numel() + m.running_var.numel() for m in model.modules()
+                  if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    return {"total": sum(p.numel() for p in model.parameters()) + running,
+            "non_trainable": frozen + running}
+
+
+MODELS = {"mlp_sigmoid": mlp, "mlp_relu": lambda: mlp("relu"), "plain_cnn": plain_cnn,
           "fast_cnn": fast_cnn, "large_cnn": large_cnn}
 
 
@@ -116,7 +172,7 @@ def summary(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_SHAPE) -> lis
 
     Runs one zero image of ``input_shape`` through the model (in eval mode, without gradients,
     leaving the model's mode as it was) to record each layer's output shape; shapes exclude the
-    batch axis, as in Keras' table in seed 002. The caller prints it with ``format_summary``.
+    batch axis, as in Keras' table. The caller prints it with ``format_summary``.
     """
     rows, hooks = [], []
     for name, module in model.named_modules():

@@ -1,6 +1,7 @@
 """Topic 6: course/06_transfer.ipynb, source/06_transfer/, tests/test_transfer.py
 
-Transfer learning (転移学習) with torchvision's VGG16, and the numbers of seed 002.
+Transfer learning (転移学習) with torchvision's VGG16, and the parameter counts a
+university report printed for its Keras VGG16.
 
 What the lecture builds, in order:
 
@@ -8,17 +9,17 @@ What the lecture builds, in order:
   course never downloads during a lesson: an instructor stages ``vgg16-397923af.pth`` once
   (see ``WeightsMissingError``), and a missing file is one clear line, not a traceback wall;
 * ``replace_head``: the conv base ``features`` is kept, torchvision's 1000-class classifier is
-  replaced by seed 002's head, Flatten -> Dropout -> Linear(num_classes);
+  replaced by the report's head, Flatten -> Dropout -> Linear(num_classes);
 * feature extraction (特徴抽出): ``freeze_features`` freezes (凍結) the whole conv base, so only
   the new head learns; fine-tuning (ファインチューニング): ``unfreeze_block(model, "block5")``
   then lets the last conv block learn too, with a small learning rate;
 * ``make_optimizer`` hands the optimizer only the trainable parameters; ``counts`` and
-  ``parameter_table`` show what is trainable, as Keras' model.summary() does in seed 002.
+  ``parameter_table`` show what is trainable, as Keras' model.summary() does in the report.
 
 VGG16's ``features`` is five blocks, each of 3x3 convolutions with ReLU closed by a 2x2
 max-pool that halves the map: 128x128 -> 4x4 with 512 channels, i.e. 512 * (128/32)^2 = 8192
-numbers per image. ``SEED_002`` holds the parameter counts of seed 002's Keras model; the
-PyTorch model built here has exactly the same.
+numbers per image. ``KERAS_VGG16_COUNTS`` holds the parameter counts of the report's Keras
+model; the PyTorch model built here has exactly the same.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ WEIGHTS_FILE = "vgg16-397923af.pth"
 WEIGHTS_COMMAND = ("python -c \"import torchvision; "
                    "torchvision.models.vgg16(weights='IMAGENET1K_V1')\"")
 
-# Seed 002: Keras VGG16 on 128x128x3, head Flatten -> Dropout -> Dense(2).
-SEED_002 = {
+# The report's Keras VGG16 on 128x128x3, head Flatten -> Dropout -> Dense(2), as model.summary()
+# printed them.
+KERAS_VGG16_COUNTS = {
     "base": 14_714_688,    # the conv base: 13 convolutions
     "total": 14_731_074,   # base + Linear(8192, 2) = 16,386
     "frozen": 16_386,      # trainable with the whole base frozen: the head only
@@ -155,8 +157,8 @@ def freeze_features(model: nn.Module) -> nn.Module:
 def unfreeze_block(model: nn.Module, name: str) -> nn.Module:
     """Fine-tuning (ファインチューニング): of the conv base, only block ``name`` learns.
 
-    Every other block of ``model.features`` is frozen; the head is left as it is. With seed
-    002's head, ``unfreeze_block(model, "block5")`` leaves 7,095,810 trainable parameters.
+    Every other block of ``model.features`` is frozen; the head is left as it is. With the
+    report's head, ``unfreeze_block(model, "block5")`` leaves 7,095,810 trainable parameters.
     Returns the model.
     """
     modules = block_modules(model.features, name)  # checks the name before changing anything
@@ -194,7 +196,7 @@ def make_optimizer(model: nn.Module, lr: float, kind: str = "adam", **kwargs):
 
 def replace_head(model: nn.Module, num_classes: int, input_size: int = 128,
                  dropout: float = 0.5) -> nn.Module:
-    """Seed 002's network: conv base ``features`` -> Flatten -> Dropout -> Linear(num_classes).
+    """The report's network: conv base ``features`` -> Flatten -> Dropout -> Linear(num_classes).
 
     torchvision's adaptive average pool (to 7x7) and 1000-class classifier are replaced; the
     conv base maps input_size x input_size images to 512 maps of (input_size/32)^2, so the
@@ -230,7 +232,8 @@ def counts(model: nn.Module) -> dict[str, int]:
 
 
 # --- the offline experiment: clean digits -> messy "scanned" digits ------------------------------
-# Seed 000 trains on clean printed characters and transfers to messy land-register scans. With
+# A university lecture trained on hand-written cursive characters and transferred to messy
+# land-register scans. With
 # no ImageNet weights offline, the course does the same with its own source model: a narrow
 # VGG trained on clean MNIST, transferred to digits damaged the way old scans are.
 

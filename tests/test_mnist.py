@@ -1,4 +1,4 @@
-"""labutils.mnist: the seed networks to spec (shapes, parameter counts) and the layer table."""
+"""labutils.mnist: the lecture networks to spec (shapes, parameter counts) and the layer table."""
 
 import pytest
 import torch
@@ -12,9 +12,9 @@ def images(n=3, seed=0):
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("mlp_sigmoid", 1_238_730),  # seed 004: 784*784+784 twice, then 784*10+10
+    ("mlp_sigmoid", 1_238_730),  # lecture 4: 784*784+784 twice, then 784*10+10
     ("mlp_relu", 1_238_730),
-    ("seed_cnn", 1_199_882),     # 320 + 18,496 + 1,179,776 + 1,290
+    ("plain_cnn", 1_199_882),     # 320 + 18,496 + 1,179,776 + 1,290
     ("fast_cnn", 206_970),
     ("large_cnn", 3_266_730),    # 320 + 18,496 + 9216*352+352 + 352*10+10
 ])
@@ -39,8 +39,8 @@ def test_seed_mlp_uses_sigmoid_and_the_relu_variant_relu():
         mnist.mlp("softplus")
 
 
-def test_summary_of_the_seed_cnn_is_the_lecture_table():
-    model = mnist.seed_cnn().train()
+def test_summary_of_the_plain_cnn_is_the_lecture_table():
+    model = mnist.plain_cnn().train()
     rows = mnist.summary(model)
     assert [row["output"] for row in rows] == [
         (32, 26, 26), (32, 26, 26), (64, 24, 24), (64, 24, 24), (64, 12, 12), (9216,),
@@ -91,3 +91,31 @@ def test_large_cnn_options_add_their_layers_and_keep_the_function_shape():
     assert (train.count_parameters(regular)
             == train.count_parameters(plain) - (32 + 64) + 2 * (32 + 64))
     assert regular.eval()(images(2)).shape == (2, mnist.NUM_CLASSES)
+
+
+@pytest.mark.parametrize("variant", sorted(mnist.REPORT_KERAS_COUNTS))
+def test_keras_report_cnn_has_the_reports_keras_counts(variant):
+    model = mnist.keras_report_cnn(variant).eval()
+    total, non_trainable = mnist.REPORT_KERAS_COUNTS[variant]
+    assert mnist.keras_counts(model) == {"total": total, "non_trainable": non_trainable}
+    with torch.no_grad():
+        assert model(torch.zeros(2, 3, 128, 128)).shape == (2, 2)
+
+
+def test_batch_norm_counts_twice_as_much_in_keras_as_in_pytorch():
+    model = mnist.keras_report_cnn("batch norm")
+    channels = 32 + 64 + 128 + 128
+    pytorch = train.count_parameters(model)
+    assert pytorch == mnist.REPORT_KERAS_COUNTS["dropout"][0] + 2 * channels  # gamma, beta
+    assert mnist.keras_counts(model)["total"] == pytorch + 2 * channels  # + mean, variance
+
+
+def test_keras_counts_frozen_parameters_as_non_trainable():
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    model[0].requires_grad_(False)
+    assert mnist.keras_counts(model) == {"total": 15 + 6 + 6, "non_trainable": 15 + 6}
+
+
+def test_keras_report_cnn_refuses_an_unknown_variant():
+    with pytest.raises(ValueError, match="variant must be one of"):
+        mnist.keras_report_cnn("augmentation")

@@ -1,7 +1,7 @@
-"""labutils.transfer: seed 002's parameter counts, VGG16's blocks, freezing, the staged weights.
+"""labutils.transfer: the report's Keras parameter counts, VGG16's blocks, freezing, staged weights.
 
 VGG16 is large (138 M parameters with torchvision's classifier), so the file builds it once:
-``random_vgg`` is staged as a checkpoint first, then becomes seed 002's network (its 1000-class
+``random_vgg`` is staged as a checkpoint first, then becomes the report's network (its 1000-class
 classifier replaced by Flatten -> Dropout -> Linear(8192, 2)) for the other tests.
 """
 
@@ -63,13 +63,13 @@ def staged(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def seed_model(staged):
-    """Seed 002's network: VGG16's conv base + Flatten -> Dropout -> Linear(8192, 2)."""
+    """The report's network: VGG16's conv base + Flatten -> Dropout -> Linear(8192, 2)."""
     return transfer.replace_head(staged["model"], num_classes=2, input_size=128)
 
 
 @pytest.fixture
 def model(seed_model):
-    """The shared seed-002 network, everything trainable again (tests change requires_grad)."""
+    """The shared network of the report, everything trainable again (tests change requires_grad)."""
     return transfer.unfreeze(seed_model)
 
 
@@ -85,39 +85,40 @@ def torch_home(monkeypatch):
     return use
 
 
-# --- the numbers of seed 002 -----------------------------------------------------------------
+# --- the report's numbers ----------------------------------------------------------------------
 
-def test_seed_002_numbers_follow_from_the_layer_shapes():
+def test_keras_numbers_follow_from_the_layer_shapes():
     conv = [9 * cin * cout + cout for cin, cout in VGG16_CONVS]
     head = 512 * 4 * 4 * 2 + 2
-    assert sum(conv) == transfer.SEED_002["base"] == 14_714_688
-    assert sum(conv) + head == transfer.SEED_002["total"] == 14_731_074
-    assert head == transfer.SEED_002["frozen"] == 16_386
-    assert sum(conv[-3:]) + head == transfer.SEED_002["block5"] == 7_095_810
+    assert sum(conv) == transfer.KERAS_VGG16_COUNTS["base"] == 14_714_688
+    assert sum(conv) + head == transfer.KERAS_VGG16_COUNTS["total"] == 14_731_074
+    assert head == transfer.KERAS_VGG16_COUNTS["frozen"] == 16_386
+    assert sum(conv[-3:]) + head == transfer.KERAS_VGG16_COUNTS["block5"] == 7_095_810
 
 
-def test_counts_of_the_pytorch_model_are_seed_002s(model):
+def test_counts_of_the_pytorch_model_are_the_keras_counts(model):
     shapes = sum(math.prod(p.shape) for p in model.parameters())
     base = sum(math.prod(p.shape) for p in model.features.parameters())
-    assert base == train.count_parameters(model.features) == transfer.SEED_002["base"]
-    total = transfer.SEED_002["total"]
+    assert base == train.count_parameters(model.features) == transfer.KERAS_VGG16_COUNTS["base"]
+    total = transfer.KERAS_VGG16_COUNTS["total"]
     assert transfer.counts(model) == {"total": total, "trainable": total, "non_trainable": 0}
     assert shapes == total
 
     transfer.freeze_features(model)
-    assert transfer.counts(model) == {"total": total, "trainable": transfer.SEED_002["frozen"],
-                                      "non_trainable": transfer.SEED_002["base"]}
+    keras = transfer.KERAS_VGG16_COUNTS
+    assert transfer.counts(model) == {"total": total, "trainable": keras["frozen"],
+                                      "non_trainable": keras["base"]}
 
     transfer.unfreeze_block(model, "block5")
-    assert transfer.counts(model)["trainable"] == transfer.SEED_002["block5"]
-    assert transfer.counts(model)["non_trainable"] == total - transfer.SEED_002["block5"]
+    assert transfer.counts(model)["trainable"] == transfer.KERAS_VGG16_COUNTS["block5"]
+    assert transfer.counts(model)["non_trainable"] == total - transfer.KERAS_VGG16_COUNTS["block5"]
 
 
 def test_parameter_table_is_the_mnist_summary_with_trainable_counts(model):
     transfer.freeze_features(model)
     rows = transfer.parameter_table(model)
-    assert sum(row["parameters"] for row in rows) == transfer.SEED_002["total"]
-    assert sum(row["trainable"] for row in rows) == transfer.SEED_002["frozen"]
+    assert sum(row["parameters"] for row in rows) == transfer.KERAS_VGG16_COUNTS["total"]
+    assert sum(row["trainable"] for row in rows) == transfer.KERAS_VGG16_COUNTS["frozen"]
     assert rows[30] == {"layer": "features.30 (MaxPool2d)", "output": (512, 4, 4),
                         "parameters": 0, "trainable": 0}
     assert rows[-1] == {"layer": "classifier.2 (Linear)", "output": (2,),
@@ -197,7 +198,7 @@ def test_optimizer_holds_exactly_the_trainable_parameters(model, kind, kwargs):
     optimizer = transfer.make_optimizer(model, lr=1e-4, kind=kind, **kwargs)
     held = [p for group in optimizer.param_groups for p in group["params"]]
     assert [id(p) for p in held] == [id(p) for p in transfer.trainable_parameters(model)]
-    assert sum(p.numel() for p in held) == transfer.SEED_002["block5"]
+    assert sum(p.numel() for p in held) == transfer.KERAS_VGG16_COUNTS["block5"]
     assert optimizer.param_groups[0]["lr"] == 1e-4
     if kwargs:
         assert optimizer.param_groups[0]["momentum"] == 0.9
