@@ -42,7 +42,7 @@ data: $(STAMP)
 	$(BIN)/python -m labutils.data stage
 
 test: setup lint
-	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source \
+	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source -m "not mutants" \
 	    --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup

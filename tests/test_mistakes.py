@@ -1,10 +1,9 @@
 """The graders graded: every banked mistake loses points with a message that names it, every
 correct alternative gets full marks, and mechanical mutants die (autograder/mistakes/).
 
-`make test` grades the whole bank once (the ``report`` fixture, a real `make grade` of about 350
-submissions) and fails when a target is missed; `make mutants` grades the same bank and prints
-the table. The ``mutants`` mark selects the slow tests (``pytest -m "not mutants"`` skips them
-while working on something else)."""
+Grading the whole bank (the ``report`` fixture: a real `make grade` of about 360 submissions)
+takes longer than the rest of the suite together, so those tests carry the ``mutants`` mark:
+`make mutants` grades the bank and prints the table; `make test` runs the fast tests here."""
 
 
 import pytest
