@@ -49,10 +49,8 @@ from test_browser import (CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, _free_port, _lo
                           _require_browser_tools, _run_command_from_menu)
 from test_roundtrip import _hidden_lines, html_text
 
-sys.path.insert(0, str(REPO / "autograder"))
-import grade  # noqa: E402  (the sandboxed class runner)
-import roundtrip  # noqa: E402  (the partial sample)
-import submissions  # noqa: E402  (released and reference notebooks)
+# the sandboxed class runner, the partial sample, released and reference notebooks
+from autograder import grade, roundtrip, submissions
 
 pytestmark = pytest.mark.hub
 
@@ -111,6 +109,19 @@ def _remove_account(user: str) -> None:
 def _pids_of(user: str) -> list[int]:
     done = subprocess.run(["pgrep", "-u", user], capture_output=True, text=True)
     return [int(pid) for pid in done.stdout.split()]
+
+
+def _left_running(users: list[str], grace: float = 30.0) -> dict[str, list[str]]:
+    """What each user still runs once the hub has exited: a server's kernels get a moment to
+    exit after their server (they are told to shut down, not killed). "pid command" each."""
+    deadline = time.monotonic() + grace
+    while any(_pids_of(user) for user in users) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = {}
+    for user in users:
+        done = subprocess.run(["pgrep", "-a", "-u", user], capture_output=True, text=True)
+        left[user] = done.stdout.splitlines()
+    return left
 
 
 def _create_account(user: str, homes: Path) -> Path:
@@ -515,7 +526,7 @@ class Outcome:
     expected: dict[str, float] = field(default_factory=dict)
     validate_message: str = ""
     feedback: dict[str, list[Path]] = field(default_factory=dict)
-    left_running: dict[str, list[int]] = field(default_factory=dict)
+    left_running: dict[str, list[str]] = field(default_factory=dict)
     proxy_alive_after: bool = True
     hub_exit: int | None = None
     seconds: float = 0.0  # the whole round trip, users created to hub stopped
@@ -572,7 +583,7 @@ def run_round_trip(site: Site, hub: Hub, outcome: Outcome) -> None:
     hub.stop()
     _step("stopped")
     outcome.hub_exit = hub.proc.returncode
-    outcome.left_running = {user: _pids_of(user) for user in _users()}
+    outcome.left_running = _left_running(_users())
     outcome.proxy_alive_after = hub.proxy_pid is not None and _alive(hub.proxy_pid)
 
 
