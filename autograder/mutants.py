@@ -124,12 +124,41 @@ def _unwrap_unary(tree: ast.AST, target_index: int, order: list[ast.AST]) -> Non
                         return
 
 
+def solution_lines(code: str) -> set[int]:
+    """Line numbers between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (what the student
+    writes); every line when the cell has no markers."""
+    lines, inside = set(), False
+    for number, line in enumerate(code.splitlines(), start=1):
+        marker = line.strip()
+        if marker == "### BEGIN SOLUTION":
+            inside = True
+        elif marker == "### END SOLUTION":
+            inside = False
+        elif inside:
+            lines.add(number)
+    return lines or set(range(1, len(code.splitlines()) + 1))
+
+
+def _site(node: ast.AST, label: str) -> int | None:
+    """The line an edit changes: the deleted statement's, or the node's own."""
+    if label.startswith("delete-"):
+        _, field, i = label.split("-")
+        return getattr(node, field)[int(i)].lineno
+    if isinstance(node, ast.comprehension):
+        return node.target.lineno
+    return getattr(node, "lineno", None)
+
+
 def mutants(code: str, cell: str) -> list[Mutant]:
-    """Every single-edit mutant of a solution cell's code (that still compiles)."""
+    """Every single-edit mutant of the student's part of a solution cell (that still compiles):
+    the code the instructor gives around it is not the student's to get wrong."""
     tree = ast.parse(code)
+    student_lines = solution_lines(code)
     found = []
     for index, node in enumerate(_in_functions(tree)):
         for label, edit in list(_edits(node, _docstrings(tree))):
+            if _site(node, label) not in student_lines:
+                continue
             copy_tree = copy.deepcopy(tree)
             copy_order = _in_functions(copy_tree)
             if edit == "unwrap":

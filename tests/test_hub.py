@@ -506,13 +506,19 @@ def _browser_round(site: Site, page, user: str, record: dict) -> None:
 def _wait_saved(user: str, answers: dict[str, str]) -> None:
     """The notebook on disk holds the typed answers, character for character."""
     path = Path(pwd.getpwnam(user).pw_dir) / ASSIGNMENT / NOTEBOOK
-    deadline = time.monotonic() + 20
+    deadline, typed = time.monotonic() + 20, {}
     while time.monotonic() < deadline:
-        saved = json.loads(path.read_text())
+        try:
+            saved = json.loads(path.read_text())
+        except ValueError:  # read while the server was writing it: read it again
+            time.sleep(0.3)
+            continue
         typed = {gid: submissions.source_of(submissions.cell_of(saved, gid)) for gid in answers}
         if typed == answers:
             return
         time.sleep(0.3)
+    if not typed:
+        raise AssertionError(f"{path} never held a readable notebook in 20 s")
     diff = {gid: code for gid, code in typed.items() if code != answers[gid]}
     raise AssertionError(f"the answers typed in the browser were saved differently: {diff}")
 

@@ -60,3 +60,14 @@ def test_mutants_flip_flags_and_drop_filters_and_keywords():
     assert "lr=lr" not in labels["drop-lr="] and "fused=True" in labels["drop-lr="]
     assert "fused=False" in labels["True->False"]
     assert labels["return-None"].strip().endswith("return None")
+
+
+def test_mutants_edit_only_what_the_student_writes():
+    code = ("class Layer:\n    def forward(self, x):\n        return x + 1\n\n"
+            "    def backward(self, d):\n        ### BEGIN SOLUTION\n        g = d * 2\n"
+            "        return g - 1\n        ### END SOLUTION\n")
+    found = mutants.mutants(code, "cell")
+    assert found, "the solution region has operators to mutate"
+    for m in found:
+        assert "return x + 1" in m.code, f"{m.name} edits the given forward"
+    assert mutants.solution_lines(code) == {7, 8}

@@ -139,6 +139,11 @@ def train_perceptron(X, t, lr=0.1, max_epochs=100):
 # specified by their truth tables on inputs 0 and 1 only.
 EQUIVALENT = {
     "gates:4:Gt->GtE": "AND's sum x1 + x2 - 1.5 is never exactly 0 on inputs 0/1: > and >= agree",
+    "gates:24:Gt->GtE": "NAND's sum 1.5 - x1 - x2 is never exactly 0 on inputs 0/1: > and >= "
+                        "agree",
+    "train:70:swap-args": "np.dot(x, w) equals np.dot(w, x) for two vectors",
+    "update_rule:28:drop-dtype=": "w is float and lr * (t - y) a float: w + lr * (t - y) * x is "
+                                  "float whether x is int or float",
     "gates:48:1.0->2.0": "OR with one weight 2 instead of 1 still fires exactly when an input is 1",
     "update_rule:11:swap-args": "np.dot(x, w) equals np.dot(w, x) for two vectors",
     "xor:2:swap-args": "AND(OR(..), NAND(..)) equals AND(NAND(..), OR(..)): AND is symmetric",

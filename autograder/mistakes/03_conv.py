@@ -322,6 +322,8 @@ EQUIVALENT = {
                                    "always sets both before anything reads them",
     "average_pooling:154:1->2": "reshape(-2, C * window): NumPy reads any negative size as "
                                 "'the rest', the same as -1",
+    "convolution:106:1->2": "W.reshape(FN, -2): NumPy reads any negative size as 'the rest', "
+                            "the same as -1",
     "average_pooling:92:1->2": "reshape(-2, pool_h * pool_w): NumPy reads any negative size as "
                                "'the rest', the same as -1",
 }
