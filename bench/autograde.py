@@ -1,6 +1,6 @@
 """Grading speed: the sandboxed runner (`make grade`) against plain `nbgrader autograde`.
 
-    python bench/autograde.py [--students 30] [--skip-class]
+    python bench/autograde.py [--students 30] [--skip-class | --class-only]
 
 All in one run, on the same submissions (the round trip's reference, untouched and partial
 notebooks of every assignment):
@@ -109,6 +109,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--skip-class", action="store_true")
+    parser.add_argument("--class-only", action="store_true", help="only part 2, the class")
     parser.add_argument("--root", type=Path, default=REPO / "build" / "bench_autograde")
     args = parser.parse_args(argv)
     os.environ.setdefault("LABUTILS_HEADLESS", "1")
@@ -119,6 +120,16 @@ def main(argv=None) -> int:
     pristine = root / ".gradebook.released.db"
     shutil.copyfile(root / "gradebook.db", pristine)
 
+    if not args.class_only:
+        per_notebook_table(root, pristine)
+    if not args.skip_class:
+        class_table(root / "class", args.students, cores)
+    done = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    print(f"\n(machine: {done} cores visible)")
+    return 0
+
+
+def per_notebook_table(root: Path, pristine: Path) -> None:
     print("\n1. seconds per notebook, one at a time (mean of reference, untouched, partial)")
     print(f"{'assignment':<20}{'nbgrader':>10}{'runner':>10}{'ratio':>8}")
     rows = per_notebook(root, pristine)
@@ -132,27 +143,25 @@ def main(argv=None) -> int:
     for label, seconds in kernel_costs().items():
         print(f"{label:<40}{seconds:>8.2f}")
 
-    if not args.skip_class:
-        klass = root / "class"
-        pristine_class = klass / ".gradebook.released.db"
-        shutil.copyfile(klass / "gradebook.db", pristine_class)
-        n = args.students * len(roundtrip.assignments())
-        print(f"\n2. a class: {args.students} students x 6 assignments = {n} notebooks, "
-              f"{cores} cores", flush=True)
-        fresh_gradebook(klass, pristine_class)
-        start = time.perf_counter()
-        for assignment in roundtrip.assignments():
-            plain(klass, assignment)
-        sequential = time.perf_counter() - start
-        fresh_gradebook(klass, pristine_class)
-        parallel = runner(klass, roundtrip.assignments(), workers=cores)
-        print(f"{'plain nbgrader, sequential':<40}{sequential:>8.0f} s")
-        print(f"{f'runner, {cores} workers':<40}{parallel:>8.0f} s")
-        print(f"{'speed-up':<40}{sequential / parallel:>8.2f} x")
-    done = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    print(f"\n(machine: {done} cores visible)")
-    return 0
 
+
+def class_table(klass: Path, students: int, cores: int) -> None:
+    """Plain sequential nbgrader against the runner with a worker per core, on one class."""
+    pristine_class = klass / ".gradebook.released.db"
+    shutil.copyfile(klass / "gradebook.db", pristine_class)
+    n = students * len(roundtrip.assignments())
+    print(f"\n2. a class: {students} students x 6 assignments = {n} notebooks, "
+          f"{cores} cores", flush=True)
+    fresh_gradebook(klass, pristine_class)
+    start = time.perf_counter()
+    for assignment in roundtrip.assignments():
+        plain(klass, assignment)
+    sequential = time.perf_counter() - start
+    fresh_gradebook(klass, pristine_class)
+    parallel = runner(klass, roundtrip.assignments(), workers=cores)
+    print(f"{'plain nbgrader, sequential':<40}{sequential:>8.0f} s")
+    print(f"{f'runner, {cores} workers':<40}{parallel:>8.0f} s")
+    print(f"{'speed-up':<40}{sequential / parallel:>8.2f} x")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -355,12 +355,14 @@ class SimpleConvNet:
             "W3": weights((hidden_size, output_size), hidden_size),
             "b3": np.zeros(output_size, dtype=self.dtype),
         }
-        # the tuned engine computes what Convolution does (tests/test_conv_engine.py), faster
-        from labutils.conv_engine import FastConvolution
+        # the tuned engine computes what Convolution and MaxPooling do, faster
+        # (tests/test_conv_engine.py); the first layer has no use for the images' gradient
+        from labutils.conv_engine import FastConvolution, FastMaxPooling
 
         p = self.params
-        self.layers = [FastConvolution(p["W1"], p["b1"], stride, pad), ReLU(),
-                       MaxPooling(2, 2, stride=2),
+        first = FastConvolution(p["W1"], p["b1"], stride, pad)
+        first.input_grad = False
+        self.layers = [first, ReLU(), FastMaxPooling(2, 2, stride=2),
                        Affine(p["W2"], p["b2"]), ReLU(),
                        Affine(p["W3"], p["b3"])]
         self.last_layer = SoftmaxWithLoss()

@@ -13,13 +13,24 @@ section and bench/conv.py run. What makes it fast, each measured in bench/conv.p
   (``labutils.parallel``): the copies of im2col and col2im then use every core too, not only
   the matrix products. dW and db add up the parts' sums;
 * dx is computed a chunk of images at a time, so that a chunk's dcol is still in the cache when
-  col2im reads it (``_input_gradient``).
+  col2im reads it (``_input_gradient``);
+* a network's first layer needs no dx (nothing comes before it): ``input_grad = False``
+  skips it, as PyTorch skips the gradient of an input that does not require one.
+
+``FastMaxPooling`` is ``labutils.conv.MaxPooling`` run on one part of the batch per core.
 """
 
 import numpy as np
 
 from labutils import parallel
-from labutils.conv import Convolution, _output_hw, _windows
+from labutils.conv import Convolution, MaxPooling, _output_hw, _windows
+
+
+def _batch_parts(N, nbytes, threads, min_bytes):
+    """(key, slice) of a batch of N to run side by side: one part per core (or `threads`),
+    one part in all when the work (nbytes) is below min_bytes."""
+    threads = parallel.cores() if threads is None else threads
+    return list(enumerate(parallel.split(N, threads if nbytes >= min_bytes else 1)))
 
 
 def _copy_patches(x, fh, fw, stride, pad, target):
@@ -62,6 +73,7 @@ class FastConvolution(Convolution):
     CHUNK_BYTES = 4 * 2**20  # dcol of one chunk of images stays in the CPU's cache
     PARALLEL_BYTES = 2**20  # below this size of col, threads cost more than they save
     threads = None  # how many parts a large batch is cut into; None: one per core
+    input_grad = True  # False: backward returns None instead of dx (a network's first layer)
 
     def __init__(self, W, b, stride=1, pad=0):
         super().__init__(W, b, stride, pad)
@@ -76,10 +88,7 @@ class FastConvolution(Convolution):
 
     def _parts(self, N):
         """(key, slice) of the batch to run side by side: one part when the work is small."""
-        threads = parallel.cores() if self.threads is None else self.threads
-        if self.col.nbytes < self.PARALLEL_BYTES:
-            threads = 1
-        return list(enumerate(parallel.split(N, threads)))
+        return _batch_parts(N, self.col.nbytes, self.threads, self.PARALLEL_BYTES)
 
     def forward(self, x):
         """x: (N, C, H, W) -> out: (N, FN, OH, OW)."""
@@ -104,12 +113,13 @@ class FastConvolution(Convolution):
         return out_t.reshape(FN, N, OH, OW).transpose(1, 0, 2, 3)
 
     def backward(self, dout):
-        """dout: (N, FN, OH, OW) -> dx: (N, C, H, W); sets dW and db. dout is left alone."""
+        """dout: (N, FN, OH, OW) -> dx: (N, C, H, W) (None without input_grad); sets dW and db.
+        dout is left alone."""
         N, FN, OH, OW = dout.shape
         dout_t = self._buffer("dout2.T", (FN, N * OH * OW), dout.dtype)
         dout_4d = dout_t.reshape(FN, N, OH, OW)
         col_t = self.col.T
-        dx = np.empty(self.x_shape, dtype=np.result_type(dout, self.W))
+        dx = np.empty(self.x_shape, dtype=np.result_type(dout, self.W)) if self.input_grad else None
 
         def backward_part(part):
             key, images = part
@@ -117,7 +127,8 @@ class FastConvolution(Convolution):
             columns = slice(images.start * OH * OW, images.stop * OH * OW)
             part_t = dout_t[:, columns]
             dW2 = (col_t[:, columns] @ part_t.T).T  # (FN, C*FH*FW)
-            self._input_gradient(dout[images], part_t, dx[images], key)
+            if dx is not None:
+                self._input_gradient(dout[images], part_t, dx[images], key)
             return dW2, part_t.sum(axis=1)
 
         sums = parallel.map_parallel(backward_part, self._parts(N))
@@ -159,3 +170,36 @@ class FastConvolution(Convolution):
             dx[start:start + n] = _fold_in_memory_order(
                 lambda p, q: dcol[:, p, q].transpose(1, 0, 2, 3), (n,) + dx.shape[1:],
                 FH, FW, self.stride, self.pad, dx.dtype)
+
+
+class FastMaxPooling(MaxPooling):
+    """``MaxPooling`` on one part of the batch per core (its loops are NumPy calls that let
+    other threads run); the same numbers. Shapes as ``MaxPooling``."""
+
+    PARALLEL_BYTES = 2**20  # below this size of x, threads cost more than they save
+    threads = None  # how many parts a large batch is cut into; None: one per core
+
+    def __init__(self, pool_h, pool_w, stride=None, pad=0):
+        super().__init__(pool_h, pool_w, stride, pad)
+        self._pools = []
+
+    def forward(self, x):
+        """x: (N, C, H, W) -> out: (N, C, OH, OW)."""
+        self.x_shape = x.shape
+        parts = _batch_parts(x.shape[0], x.nbytes, self.threads, self.PARALLEL_BYTES)
+        self._pools = [(images, MaxPooling(self.pool_h, self.pool_w, self.stride, self.pad))
+                       for _, images in parts]
+        outs = parallel.map_parallel(lambda job: job[1].forward(x[job[0]]), self._pools)
+        self.arg_max = np.concatenate([pool.arg_max for _, pool in self._pools])
+        return np.concatenate(outs)
+
+    def backward(self, dout):
+        """dout: (N, C, OH, OW) -> dx: (N, C, H, W)."""
+        dx = np.empty(self.x_shape, dtype=dout.dtype)
+
+        def backward_part(job):
+            images, pool = job
+            dx[images] = pool.backward(dout[images])
+
+        parallel.map_parallel(backward_part, self._pools)
+        return dx

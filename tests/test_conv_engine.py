@@ -3,7 +3,8 @@
 The reference (labutils.conv.Convolution) is itself tested against torch in test_conv.py; here
 FastConvolution is compared with it on the same inputs, forward and backward, over shapes with
 strides and padding, both chunk orders of dx, threads, and reused work arrays. float64, so the
-two differ only by the order of the sums.
+two differ only by the order of the sums. FastMaxPooling is compared with conv.MaxPooling the
+same way (bit for bit: max pooling adds nothing up).
 """
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import torch.nn.functional as F
 
 from labutils import conv
-from labutils.conv_engine import FastConvolution
+from labutils.conv_engine import FastConvolution, FastMaxPooling
 from labutils.grading import random_array, torch_gradients
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
@@ -108,8 +109,42 @@ def test_engine_keeps_float32_and_leaves_its_inputs_alone():
     np.testing.assert_array_equal(dout, 1.0)
 
 
+def test_without_input_grad_only_dx_is_skipped():
+    """input_grad = False: backward returns None and the same dW and db."""
+    reference, engine, x = both_layers((4, 3, 6, 7), (4, 3, 2), 1, 1)
+    dout = random_array(3, reference.forward(x).shape)
+    reference.backward(dout)
+    engine.input_grad = False
+    engine.forward(x)
+    assert engine.backward(dout) is None
+    np.testing.assert_allclose(engine.dW, reference.dW, **TIGHT)
+    np.testing.assert_allclose(engine.db, reference.db, **TIGHT)
+
+
+# (N, C, H, W), pool_h, pool_w, stride, pad: the network's pool, odd sizes, overlap, padding
+POOLS = [((6, 3, 8, 8), 2, 2, 2, 0), ((5, 2, 7, 9), 3, 3, 2, 1), ((4, 1, 6, 6), 3, 2, 1, 0)]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("x_shape, pool_h, pool_w, stride, pad", POOLS)
+def test_max_pooling_in_parts_equals_the_reference(x_shape, pool_h, pool_w, stride, pad, threads):
+    """out, arg_max and dx of FastMaxPooling are MaxPooling's, ties included (rounded inputs
+    make equal maxima in a window), whatever the number of parts."""
+    x = np.round(random_array(0, x_shape) * 2) / 2
+    reference = conv.MaxPooling(pool_h, pool_w, stride, pad)
+    engine = FastMaxPooling(pool_h, pool_w, stride, pad)
+    engine.threads, engine.PARALLEL_BYTES = threads, 0
+    out = reference.forward(x)
+    np.testing.assert_array_equal(engine.forward(x), out)
+    np.testing.assert_array_equal(engine.arg_max, reference.arg_max)
+    dout = random_array(1, out.shape)
+    np.testing.assert_array_equal(engine.backward(dout), reference.backward(dout))
+
+
 def test_simple_conv_net_runs_on_the_engine():
-    """SimpleConvNet's convolution is the engine (what the lecture trains and bench/ times)."""
+    """SimpleConvNet's convolution and pooling are the engine's (what the lecture trains and
+    bench/ times); its first layer skips the images' gradient, which nothing reads."""
     net = conv.SimpleConvNet(input_dim=(1, 8, 8), filter_num=2, filter_size=3, hidden_size=4)
-    assert type(net.layers[0]) is FastConvolution
+    assert type(net.layers[0]) is FastConvolution and not net.layers[0].input_grad
+    assert type(net.layers[2]) is FastMaxPooling
     assert net.layers[0].W is net.params["W1"] and net.layers[0].b is net.params["b1"]
