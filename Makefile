@@ -13,7 +13,7 @@ HEADLESS := LABUTILS_HEADLESS=1
 FAST := LABUTILS_FAST=1
 PYTEST_ARGS ?=
 
-.PHONY: setup data lint test test-unit test-notebooks test-hub release demo grade hostile mutants lab bench clean help
+.PHONY: setup data lint test test-unit test-notebooks test-hub test-book book editions release demo grade hostile mutants lab bench clean help
 
 help:
 	@echo "make setup    venv + pinned packages + browser + data (idempotent)"
@@ -24,6 +24,8 @@ help:
 	@echo "make hostile  grade the hostile submissions (autograder/hostile/) and print what they got"
 	@echo "make mutants  grade the mistake bank, alternatives and mutants (autograder/mistakes/)"
 	@echo "make lab      JupyterLab for a student"
+	@echo "make book     the executed course as a static site in build/book/ (BOOK_ARGS=--fast)"
+	@echo "make editions write the editions of the bilingual notebooks, then check them"
 	@echo "make release  regenerate release/ from source/"
 	@echo "make bench    benchmark tables (bench/)"
 
@@ -33,7 +35,7 @@ $(STAMP): pyproject.toml scripts/install_browser.sh scripts/install_sandbox.sh s
 	bash scripts/install_sandbox.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[course,dev,book]'
 	bash scripts/install_browser.sh $(VENV)
 	bash scripts/install_hub.sh $(VENV)
 	@touch $@
@@ -42,7 +44,7 @@ data: $(STAMP)
 	$(BIN)/python -m labutils.data stage
 
 test: setup lint
-	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source -m "not mutants" \
+	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source -m "not mutants and not book" \
 	    --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
@@ -51,7 +53,7 @@ lint: setup
 	$(BIN)/ruff check course source --select F
 
 test-unit: setup
-	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser and not mutants and not hub" $(PYTEST_ARGS)
+	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser and not mutants and not hub and not book" $(PYTEST_ARGS)
 
 # The course on a real JupyterHub (tests/test_hub.py): needs root for the Unix users.
 test-hub: setup
@@ -81,6 +83,21 @@ mutants: setup
 
 lab: setup
 	$(BIN)/jupyter lab course
+
+# The executed site: every lecture (full mode; BOOK_ARGS=--fast for a quick one) and the editions.
+BOOK_ARGS ?=
+book: setup
+	$(BIN)/python scripts/build_book.py $(BOOK_ARGS)
+
+# Builds the site in fast mode into build/book-test/ and reads it in Chromium.
+test-book: setup
+	$(BIN)/python -m pytest tests/test_book.py -m book $(PYTEST_ARGS)
+
+# The Japanese (and any other) editions of the notebooks that declare one (labutils.edition).
+editions: setup
+	$(BIN)/python -m labutils.edition sync
+	$(BIN)/python -m labutils.edition check
+	$(BIN)/python -m labutils.glossary --check
 
 bench: setup
 	$(BIN)/python bench/conv.py

@@ -1,6 +1,9 @@
 """Every figure of the course: learning curves, confusion matrices, image and filter grids, and
 the drawings of the topics (perceptron regions, optimizer paths, convolution grids and im2col).
 
+Japanese labels render in IPAex Gothic, a font shipped by the matplotlib-fontja package, in
+JupyterLab and headless alike (importing this module sets it up).
+
 The course-wide figures return the matplotlib ``Figure``; the topic drawings draw on the
 matplotlib ``Axes`` they are given and return it, so a notebook can lay several out side by
 side. Either way a test can check what was drawn. The topic modules import no matplotlib.
@@ -9,9 +12,22 @@ side. Either way a test can check what was drawn. The topic modules import no ma
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib_fontja  # noqa: F401 (registers IPAex Gothic, the Japanese font it ships)
 import numpy as np
 
 from labutils import backprop, conv, perceptron
+
+# matplotlib_fontja makes IPAex Gothic the only font; English keeps matplotlib's default font
+# (DejaVu Sans) and every character it lacks (kana, kanji) falls back to IPAex Gothic.
+JAPANESE_FONT = "IPAexGothic"
+
+
+def use_japanese_font() -> None:
+    """Figures write Japanese in IPAex Gothic and everything else in the default sans-serif."""
+    plt.rcParams["font.family"] = ["sans-serif", JAPANESE_FONT]
+
+
+use_japanese_font()
 
 
 def learning_curves(history, title: str | None = None):

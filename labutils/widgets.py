@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from labutils.i18n import say
+
 HEADLESS_ENV = "LABUTILS_HEADLESS"
 
 
@@ -146,7 +148,9 @@ def im2col_explorer(size: int = 3, stride: int = 1, pad: int = 0, row: int = 0):
 
 
 def truth_table_html(w1: float, w2: float, b: float, targets) -> str:
-    """The perceptron's outputs beside the wanted ones, as an HTML table marking each row."""
+    """The perceptron's outputs beside the wanted ones, as an HTML table marking each row.
+
+    Its labels are in the student's language (:mod:`labutils.i18n`)."""
     import numpy as np
 
     from labutils.perceptron import INPUTS, perceptron
@@ -156,5 +160,6 @@ def truth_table_html(w1: float, w2: float, b: float, targets) -> str:
              for (x1, x2), y, t in zip(INPUTS, outputs, targets))
     rows = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in cells)
     score = int(np.sum(outputs == np.asarray(targets)))
-    return ("<table><tr><th>x1</th><th>x2</th><th>output</th><th>wanted</th><th></th></tr>"
-            f"{rows}</table><p>{score}/4 rows right</p>")
+    header = ["x1", "x2", say("output", "出力"), say("wanted", "正解"), ""]
+    return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"
+            f"{rows}</table><p>{say('{n}/4 rows right', '正しい行 {n}/4', n=score)}</p>")

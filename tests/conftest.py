@@ -16,6 +16,12 @@ def repo() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _english_messages(monkeypatch):
+    """Messages in English whatever the machine's locale (tests of Japanese ask for it)."""
+    monkeypatch.setenv("LABUTILS_LANG", "en")
+
+
+@pytest.fixture(autouse=True)
 def _close_figures():
     yield
     import matplotlib.pyplot as plt

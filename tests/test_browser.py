@@ -3,7 +3,9 @@
 Starts JupyterLab headless on loopback from the project's venv, drives Debian's chromium
 with Playwright, runs the perceptron notebook, moves one of its widget sliders and checks
 that the widget's output was redrawn; then opens the nbgrader source of the same lesson
-and checks that nbgrader's JupyterLab extension is loaded in the UI.
+and checks that nbgrader's JupyterLab extension is loaded in the UI; last, switches
+JupyterLab's language to Japanese (the language pack) and opens the Japanese edition of the
+bilingual fixture notebook.
 
 Needs ``make setup`` (scripts/install_browser.sh: Debian chromium + ``pip install
 playwright``). When either is missing the test FAILS and says so; set
@@ -514,3 +516,39 @@ def test_nbgrader_extension_in_assignment(request):
     _shot(page, "03_nbgrader_assignment.png")
     graded = [r for r in roles if r and r != "-"]
     assert graded, f"no cell of {ASSIGNMENT} has an nbgrader role in Create Assignment: {roles}"
+
+
+# --------------------------------------------------------------------------- JupyterLab in Japanese
+
+JA_NOTEBOOK = "tests/fixtures/bilingual/ja/gradient_descent.ipynb"
+TRANSLATION_SETTINGS = "/lab/api/settings/@jupyterlab/translation-extension:plugin"
+
+
+def _put_settings(base_url: str, token: str, path: str, raw: str) -> None:
+    req = urllib.request.Request(
+        f"{base_url}{path}", data=json.dumps({"raw": raw}).encode(), method="PUT",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(req, timeout=5).close()
+
+
+def test_jupyterlab_in_japanese_opens_the_japanese_edition(request):
+    """The language pack is installed, JupyterLab's menus are Japanese once its language is
+    ja_JP, and the Japanese edition of a notebook opens in it (build/browser/04_...png)."""
+    (base_url, token), page = _fixtures(request, "jupyter_lab", "page")
+    languages = _api(base_url, token, "/lab/api/translations")["data"]
+    assert "ja_JP" in languages, (
+        f"no Japanese language pack in JupyterLab ({sorted(languages)}): run `make setup`")
+    before = _api(base_url, token, TRANSLATION_SETTINGS).get("raw") or "{}"
+    _put_settings(base_url, token, TRANSLATION_SETTINGS, json.dumps({"locale": "ja_JP"}))
+    try:
+        _open_notebook(page, base_url, token, JA_NOTEBOOK)
+        menu = page.locator("#jp-menu-panel .lm-MenuBar-item")
+        menu.filter(has_text="ファイル").first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownOutput h1",
+                     has_text="勾配降下法").first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
+        _shot(page, "04_japanese_ui.png")
+        labels = [label.strip() for label in menu.all_inner_texts()]
+    finally:
+        _put_settings(base_url, token, TRANSLATION_SETTINGS, before)
+    assert "ファイル" in labels and "編集" in labels and "File" not in labels, labels

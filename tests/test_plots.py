@@ -1,7 +1,14 @@
 """labutils.plots: counts are right and every figure has what a reader looks for."""
 
+import warnings
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import matplotlib_fontja
 import numpy as np
 import pytest
+from matplotlib import font_manager
+from matplotlib.font_manager import FontProperties
 
 from labutils import backprop, conv, perceptron, plots
 from labutils.train import History
@@ -97,3 +104,27 @@ def test_plot_im2col_outlines_the_patch_of_a_row():
     assert shown == (3, (1, 1))
     with pytest.raises(ValueError, match="divisible by stride 2"):
         plots.plot_im2col(*plt.subplots(1, 2)[1], conv.DIGIT_FIVE, 3, 3, 2, 0)
+
+
+def test_japanese_labels_render_in_the_shipped_font():
+    """No missing-glyph boxes, and the font that draws the kana is the one a dependency ships,
+    not one this machine happens to have; English stays in matplotlib's default font."""
+    fig, ax = plt.subplots()
+    ax.set(title="学習率と損失関数", xlabel="エポック (epoch)")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r"(?s).*Glyph.*missing")
+        fig.canvas.draw()
+    japanese = font_manager.findfont(FontProperties(family=plots.JAPANESE_FONT),
+                                     fallback_to_default=False)
+    assert Path(japanese).is_relative_to(Path(matplotlib_fontja.__file__).parent)
+    latin = font_manager.findfont(FontProperties(family=plt.rcParams["font.family"][:1]))
+    assert Path(latin).name == "DejaVuSans.ttf"
+
+
+def test_without_the_fallback_japanese_would_be_boxes():
+    """The check above can fail: matplotlib's own font has no kana."""
+    with plt.rc_context({"font.family": ["DejaVu Sans"]}):
+        fig, ax = plt.subplots()
+        ax.set_title("学習率")
+        with pytest.warns(UserWarning, match=r"(?s)Glyph.*missing"):
+            fig.canvas.draw()
