@@ -15,6 +15,7 @@ notebooks of every assignment):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -77,6 +78,20 @@ def per_notebook(root: Path, pristine: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
+@contextlib.contextmanager
+def quiet_stderr():
+    """File descriptor 2 (which kernels inherit) sent to /dev/null for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def kernel_costs() -> dict[str, float]:
     """Seconds to start a kernel, run one cell and stop it: plain, sandboxed, and with torch."""
     import nbformat
@@ -90,7 +105,8 @@ def kernel_costs() -> dict[str, float]:
         work.mkdir(parents=True, exist_ok=True)
         executor = (sandbox.SandboxedExecute if sandboxed else Execute)(timeout=120)
         start = time.perf_counter()
-        executor.preprocess(notebook, {"metadata": {"path": str(work)}})
+        with quiet_stderr():  # the kernels' start-up banners would break up the table
+            executor.preprocess(notebook, {"metadata": {"path": str(work)}})
         return time.perf_counter() - start
 
     costs = {}
