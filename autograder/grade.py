@@ -361,16 +361,36 @@ def zero_missing(root: Path, pairs: list[tuple[str, str]]) -> None:
             gb.db.commit()
 
 
+def points_awaiting_a_person(root: Path) -> dict[tuple[str, str], float]:
+    """{(student, assignment): points of the cells nbgrader marks as needing manual grading}:
+    written answers (the discussion, 考察) that the formgrader lists for a person to grade."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+    warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy 2 on nbgrader 0.9
+    waiting = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for assignment in gb.assignments:
+            for submission in assignment.submissions:
+                waiting[(submission.student.id, assignment.name)] = sum(
+                    grade.max_score for notebook in submission.notebooks
+                    for grade in notebook.grades if grade.needs_manual_grade)
+    return waiting
+
+
 def export(root: Path, state: State) -> Path:
-    """grades.csv: nbgrader's export of every student and assignment, plus status and note."""
+    """grades.csv: nbgrader's export of every student and assignment, plus status, note and
+    needs_manual_grade (the points that wait for a person in the formgrader; 0 when none)."""
     raw = root / ".grading" / "nbgrader_export.csv"
     nbgrader(root, "export", f"--to={raw}")
     with open(raw, newline="") as f:
         rows = list(csv.DictReader(f))
+    waiting = points_awaiting_a_person(root)
     for row in rows:
         entry = state.get(f"{row['student_id']}/{row['assignment']}")
         row["status"] = entry.get("status", "not submitted")
         row["note"] = entry.get("note", "")
+        row["needs_manual_grade"] = f"{waiting.get((row['student_id'], row['assignment']), 0):g}"
     out = root / "grades.csv"
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["status"])

@@ -13,8 +13,10 @@ its own, files three submissions per assignment —
                filled in: a score strictly between,
 
 — then grades them with the sandboxed runner (``grade.py``, as ``make grade`` does), writes
-feedback and ``grades.csv``, and prints score/max per student and assignment. nbgrader must be
-on PATH (the Makefile puts the venv's bin/ first: nbgrader shells out to ``alembic``).
+feedback and ``grades.csv``, and prints score/max per student and assignment, marked ``*``
+where a written answer (the discussion, graded by hand) waits for a person in the formgrader.
+nbgrader must be on PATH (the Makefile puts the venv's bin/ first: nbgrader shells out to
+``alembic``).
 """
 
 from __future__ import annotations
@@ -156,8 +158,8 @@ def run(root: Path, selected: list[str] | None = None, log=print, workers: int |
                                  log=lambda line: log(line))
     except grade.GradeError as err:
         raise RoundTripError(str(err)) from None
-    return [dict(row, score=float(row["score"]), max_score=float(row["max_score"]))
-            for row in rows]
+    return [dict(row, score=float(row["score"]), max_score=float(row["max_score"]),
+                 needs_manual_grade=float(row["needs_manual_grade"])) for row in rows]
 
 
 def generate_release(root: Path, target: Path = REPO / "release") -> Path:
@@ -174,17 +176,27 @@ def generate_release(root: Path, target: Path = REPO / "release") -> Path:
     return target
 
 
+MANUAL_NOTE = ("* needs manual grading: {points} of written discussion (考察) wait for a person in "
+               "the\n  formgrader (rubrics: autograder/rubrics/)")
+
+
 def score_table(rows: list[dict]) -> str:
-    """One line per assignment, one column per student: score/max."""
+    """One line per assignment, one column per student: score/max, with * where written answers
+    wait for a person (nbgrader's needs_manual_grade), and a note saying so."""
     by_assignment: dict[str, dict[str, str]] = {}
+    waiting = sorted({row["needs_manual_grade"] for row in rows if row["needs_manual_grade"]})
     for row in rows:
-        cell = f"{row['score']:g}/{row['max_score']:g}"
+        mark = "*" if row["needs_manual_grade"] else ""
+        cell = f"{row['score']:g}/{row['max_score']:g}{mark}"
         by_assignment.setdefault(row["assignment"], {})[row["student_id"]] = cell
     header = f"{'assignment':<18}" + "".join(f"{s:>12}" for s in STUDENTS)
     lines = [header, "-" * len(header)]
     for assignment in sorted(by_assignment):
         scores = by_assignment[assignment]
         lines.append(f"{assignment:<18}" + "".join(f"{scores.get(s, '-'):>12}" for s in STUDENTS))
+    if waiting:
+        points = " or ".join(f"{p:g}" for p in waiting)
+        lines += ["", MANUAL_NOTE.format(points=f"{points} point{'s' if waiting != [1] else ''}")]
     return "\n".join(lines)
 
 

@@ -33,6 +33,18 @@ def is_solution(cell: dict) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
+def is_answer_graded_by_hand(cell: dict) -> bool:
+    """nbgrader's manually graded answer: a graded solution cell (the written discussion)."""
+    return is_test(cell) and is_solution(cell)
+
+
+def manual_points(assignment: str) -> float:
+    """Points of the assignment's answers that a person grades: the autograder can give at
+    most max_score minus these."""
+    return sum(float(cell["metadata"]["nbgrader"]["points"])
+               for cell in reference(assignment)["cells"] if is_answer_graded_by_hand(cell))
+
+
 def cell_of(notebook: dict, cell_id: str) -> dict:
     found = [c for c in notebook["cells"] if grade_id(c) == cell_id]
     if not found:

@@ -7,7 +7,7 @@ What the lectures teach, in the order they teach it:
 * activations and their derivatives (``sigmoid``, ``sigmoid_grad``, ...) and ``softmax``;
 * losses: the sum-of-squares error E = 1/2 sum ||d - y||^2 and the cross-entropy error;
 * the delta rule for a sigmoid network (``delta_rule``), written as in the lecture:
-  delta^(I) = (y - d) f'(b^(I)),  delta^(i) = (delta^(i+1) W^(i)^T) f'(b^(i)),
+  delta^(I) = (y - d) f'(a^(I)),  delta^(i) = (delta^(i+1) W^(i)^T) f'(a^(i)),
   dE/dW^(i-1) = x^(i-1)^T delta^(i);
 * the same idea as layers with ``forward``/``backward`` (``Affine``, ``ReLU``, ``Sigmoid``,
   ``Tanh``, ``SoftmaxWithLoss``) assembled into ``MultiLayerNet``;
@@ -17,7 +17,7 @@ What the lectures teach, in the order they teach it:
 
 Shapes: N is the batch size, D the number of input features, M the number of outputs of a
 layer, C the number of classes. Everything works in the dtype it is given; check gradients
-in float64.
+in float64. Notation as in every lecture: a is a weighted sum (the internal state), b a bias.
 """
 
 from dataclasses import dataclass
@@ -110,15 +110,15 @@ def cross_entropy_error(y, t):
     return -float(np.sum(t * log_y)) / batch_size
 
 
-# ---------------------------------------------------------------- the delta rule (lecture 000)
+# ---------------------------------------------------------------- the delta rule
 
 
 @dataclass
 class DeltaRuleGrads:
     """What ``delta_rule`` returns, for a network of I layers (I = len(weights)).
 
-    y: output x^(I), (N, M_I). deltas[i] = delta^(i+1) = dE/db^(i+1), (N, M_{i+1}).
-    dW[i] = dE/dW^(i), the shape of weights[i]; db[i] = dE/dbias^(i), the shape of biases[i].
+    y: output x^(I), (N, M_I). deltas[i] = delta^(i+1) = dE/da^(i+1), (N, M_{i+1}).
+    dW[i] = dE/dW^(i), the shape of weights[i]; db[i] = dE/db^(i), the shape of biases[i].
     """
 
     y: np.ndarray
@@ -128,27 +128,27 @@ class DeltaRuleGrads:
 
 
 def delta_rule(x, d, weights, biases):
-    """Backpropagation by the delta rule of lecture 000: a sigmoid network and E = SSE.
+    """Backpropagation by the delta rule: a sigmoid network and E = SSE.
 
     Layer 0 is the input x^(0) = x. weights[i] is the lecture's W^(i), which joins layer i to
     layer i + 1, stored transposed as (M_i, M_{i+1}) so that a batch of rows can go through it:
-      b^(i+1) = x^(i) W^(i) + bias^(i)  (the internal state),  x^(i+1) = f(b^(i+1)),  y = x^(I),
+      a^(i+1) = x^(i) W^(i) + b^(i)  (the internal state),  x^(i+1) = f(a^(i+1)),  y = x^(I),
     with f the sigmoid and E = 1/2 sum_m ||d_m - y_m||^2 summed over the batch (so are the
     gradients, as the lecture's update sums dE_m/dw over the M samples). Then
-      delta^(I) = (y - d) * f'(b^(I))
-      delta^(i) = (delta^(i+1) W^(i)^T) * f'(b^(i))
-      dE/dW^(i-1) = x^(i-1)^T delta^(i),  dE/dbias^(i-1) = delta^(i) summed over the batch.
+      delta^(I) = (y - d) * f'(a^(I))
+      delta^(i) = (delta^(i+1) W^(i)^T) * f'(a^(i))
+      dE/dW^(i-1) = x^(i-1)^T delta^(i),  dE/db^(i-1) = delta^(i) summed over the batch.
 
     x: (N, M_0); d: (N, M_I); weights[i]: (M_i, M_{i+1}); biases[i]: (M_{i+1},).
     """
-    xs, bs = [np.asarray(x)], []  # xs[i] = x^(i), bs[i] = b^(i+1)
-    for W, bias in zip(weights, biases):
-        bs.append(xs[-1] @ W + bias)
-        xs.append(sigmoid(bs[-1]))
+    xs, states = [np.asarray(x)], []  # xs[i] = x^(i), states[i] = a^(i+1)
+    for W, b in zip(weights, biases):
+        states.append(xs[-1] @ W + b)
+        xs.append(sigmoid(states[-1]))
     y = xs.pop()
-    deltas = [(y - d) * sigmoid_grad(bs[-1])]
+    deltas = [(y - d) * sigmoid_grad(states[-1])]
     for i in reversed(range(len(weights) - 1)):  # deltas[i] = delta^(i+1), last hidden first
-        deltas.insert(0, (deltas[0] @ weights[i + 1].T) * sigmoid_grad(bs[i]))
+        deltas.insert(0, (deltas[0] @ weights[i + 1].T) * sigmoid_grad(states[i]))
     dW = [x_prev.T @ delta for x_prev, delta in zip(xs, deltas)]
     return DeltaRuleGrads(y, deltas, dW, [delta.sum(axis=0) for delta in deltas])
 
@@ -369,38 +369,38 @@ class Momentum:
 
 
 class AdaGrad:
-    """h <- h + g^2; p <- p - lr g / (sqrt(h) + eps).
+    """s <- s + g^2; p <- p - lr g / (sqrt(s) + eps).
 
     Same as torch.optim.Adagrad(lr, eps=eps), eps added outside the square root; torch's
     default eps is 1e-10, this default (1e-7) is the textbook's.
     """
 
     def __init__(self, lr=0.01, eps=1e-7):
-        self.lr, self.eps, self.h = lr, eps, {}
+        self.lr, self.eps, self.s = lr, eps, {}
 
     def update(self, params, grads):
         for key in params:
-            h = self.h.setdefault(key, np.zeros_like(params[key]))
-            h += grads[key] ** 2
-            params[key] -= self.lr * grads[key] / (np.sqrt(h) + self.eps)
+            s = self.s.setdefault(key, np.zeros_like(params[key]))
+            s += grads[key] ** 2
+            params[key] -= self.lr * grads[key] / (np.sqrt(s) + self.eps)
 
 
 class RMSProp:
-    """h <- decay_rate h + (1 - decay_rate) g^2; p <- p - lr g / (sqrt(h) + eps).
+    """s <- decay_rate s + (1 - decay_rate) g^2; p <- p - lr g / (sqrt(s) + eps).
 
     Same as torch.optim.RMSprop(lr, alpha=decay_rate, eps=eps); torch's default eps is 1e-8,
     this default (1e-7) is the textbook's.
     """
 
     def __init__(self, lr=0.01, decay_rate=0.99, eps=1e-7):
-        self.lr, self.decay_rate, self.eps, self.h = lr, decay_rate, eps, {}
+        self.lr, self.decay_rate, self.eps, self.s = lr, decay_rate, eps, {}
 
     def update(self, params, grads):
         for key in params:
-            h = self.h.setdefault(key, np.zeros_like(params[key]))
-            h *= self.decay_rate
-            h += (1.0 - self.decay_rate) * grads[key] ** 2
-            params[key] -= self.lr * grads[key] / (np.sqrt(h) + self.eps)
+            s = self.s.setdefault(key, np.zeros_like(params[key]))
+            s *= self.decay_rate
+            s += (1.0 - self.decay_rate) * grads[key] ** 2
+            params[key] -= self.lr * grads[key] / (np.sqrt(s) + self.eps)
 
 
 class Adam:

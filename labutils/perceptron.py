@@ -4,10 +4,13 @@ The perceptron (パーセプトロン): gates by hand, XOR in two layers, the le
 
 A perceptron fires (outputs 1) when the weighted sum of its inputs plus a bias is positive:
 
-    y = step(w1*x1 + w2*x2 + b),   step(h) = 1 if h > 0 else 0
+    y = step(a),   a = w1*x1 + w2*x2 + b,   step(a) = 1 if a > 0 else 0
+
+(b is a bias and a the weighted sum before the activation, in every topic of the course.)
 
 AND, NAND and OR are each one perceptron with hand-picked (w1, w2, b). XOR is not: no straight
-line separates its 1s from its 0s (see :func:`xor_has_no_line`), but two layers do it:
+line separates its 1s from its 0s (see :func:`xor_has_no_line`, and the figure
+``labutils.plots.xor_no_line``), but two layers do it:
 XOR(x1, x2) = AND(NAND(x1, x2), OR(x1, x2)).
 """
 
@@ -32,9 +35,9 @@ GATE_PARAMS = {
 }
 
 
-def step(h):
-    """Step activation (ステップ関数): 1 where h > 0, else 0; works on scalars and arrays."""
-    return (np.asarray(h) > 0).astype(int)
+def step(a):
+    """Step activation (ステップ関数): 1 where a > 0, else 0; works on scalars and arrays."""
+    return (np.asarray(a) > 0).astype(int)
 
 
 def perceptron(x1, x2, w1: float, w2: float, b: float):

@@ -152,6 +152,29 @@ def plot_decision(w1: float, w2: float, b: float, targets=None, ax=None, title: 
                         title or f"w1={w1:.2f}, w2={w2:.2f}, b={b:.2f}")
 
 
+def xor_no_line(attempts):
+    """XOR against straight lines: one panel per attempted (w1, w2, b), the points that line
+    gets wrong crossed out in red, and a last panel with XOR's two diagonals, which share
+    their midpoint (0.5, 0.5). Returns the Figure."""
+    wanted = perceptron.TARGETS["XOR"]
+    fig, axes = plt.subplots(1, len(attempts) + 1, figsize=(3.3 * (len(attempts) + 1), 3.5))
+    for ax, (w1, w2, b) in zip(axes, attempts):
+        plot_decision(w1, w2, b, targets=wanted, ax=ax)
+        fired = perceptron.perceptron(*perceptron.INPUTS.T, w1, w2, b)
+        wrong = perceptron.INPUTS[fired != wanted]
+        ax.scatter(*wrong.T, s=260, marker="x", c="red", zorder=4)
+        ax.set_title(f"b={b:+.1f}, w=({w1:+.1f}, {w2:+.1f}): {len(wrong)} wrong", fontsize=9)
+    last = axes[-1]
+    plot_regions(lambda x1, x2: np.zeros_like(x1), wanted, ax=last,
+                 title="the two diagonals cross at (0.5, 0.5)")
+    last.plot([0, 1], [1, 0], "-", color="#1f77b4", lw=2, label="between the 1s")
+    last.plot([0, 1], [0, 1], "k--", lw=2, label="between the 0s")
+    last.scatter([0.5], [0.5], s=80, c="red", zorder=4)
+    last.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------- topic 2: optimizer paths
 
 def plot_optimizer_paths(ax, paths, title=None, levels=(0.1, 0.3, 1, 2, 4, 8, 16, 32)):

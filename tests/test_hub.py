@@ -403,7 +403,8 @@ def expected_scores(workdir: Path) -> dict[str, float]:
         submissions.write_notebook(workdir / "submitted" / key / ASSIGNMENT, ASSIGNMENT, notebook)
     rows = grade.grade_class(workdir, [ASSIGNMENT], workers=2, log=lambda line: None)
     scores = {row["student_id"]: float(row["score"]) for row in rows}
-    scores["max"] = float(rows[0]["max_score"])
+    # the most the autograder gives: the written discussion waits for a person
+    scores["max"] = float(rows[0]["max_score"]) - submissions.manual_points(ASSIGNMENT)
     return scores
 
 
@@ -428,7 +429,10 @@ def _type_answers(page, released: dict, answers: dict[str, str]) -> None:
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
     positions = {submissions.grade_id(c): i for i, c in enumerate(released["cells"])}
     for grade_id, code in answers.items():
-        editor = cells.nth(positions[grade_id]).locator(".cm-content")
+        cell = cells.nth(positions[grade_id])
+        if released["cells"][positions[grade_id]]["cell_type"] == "markdown":
+            cell.dblclick()  # the written discussion: a rendered markdown cell opens its editor
+        editor = cell.locator(".cm-content")
         editor.click()
         page.keyboard.press("Control+a")
         page.keyboard.insert_text(code)  # as typed text, without auto-indent of each line
@@ -606,7 +610,7 @@ def _scores(course: Path) -> dict[str, float]:
     with open(course / "grades.csv") as f:
         rows = [row for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT]
     scores = {by_user[row["student_id"]]: float(row["score"]) for row in rows}
-    scores["max"] = float(rows[0]["max_score"])
+    scores["max"] = float(rows[0]["max_score"]) - submissions.manual_points(ASSIGNMENT)
     return scores
 
 

@@ -2,6 +2,7 @@
 
     course/NN_x.ipynb  source/NN_x/NN_x.ipynb  release/NN_x/NN_x.ipynb  labutils/x.py
     tests/test_x.py    autograder/samples/NN_x/partial.py  autograder/mistakes/NN_x.py
+    autograder/rubrics/NN_x.md
 
 A topic found in any one place must be in all of them; each topic module opens with the line
 naming its lecture, assignment and tests, and draws nothing (figures live in labutils.plots).
@@ -38,7 +39,8 @@ def places(topic):
     stem = NUMBERED.match(topic).group(2)
     return [f"course/{topic}.ipynb", f"source/{topic}/{topic}.ipynb",
             f"release/{topic}/{topic}.ipynb", f"labutils/{stem}.py", f"tests/test_{stem}.py",
-            f"autograder/samples/{topic}/partial.py", f"autograder/mistakes/{topic}.py"]
+            f"autograder/samples/{topic}/partial.py", f"autograder/mistakes/{topic}.py",
+            f"autograder/rubrics/{topic}.md"]
 
 
 def test_the_six_topics_are_found():

@@ -65,6 +65,20 @@ def test_plot_decision_draws_line_points_and_regions():
     assert len(ax.lines) == 1
 
 
+def test_xor_no_line_crosses_out_what_each_line_gets_wrong():
+    attempts = [perceptron.GATE_PARAMS["OR"], perceptron.GATE_PARAMS["NAND"], (1.0, -1.0, -0.5)]
+    fig = plots.xor_no_line(attempts)
+    assert len(fig.axes) == len(attempts) + 1
+    for ax in fig.axes[:-1]:
+        crosses = [c for c in ax.collections if c.get_offsets().shape[0] and
+                   tuple(c.get_facecolor()[0][:3]) == (1.0, 0.0, 0.0)]
+        assert len(crosses) == 1 and len(crosses[0].get_offsets()) >= 1  # every line errs
+    diagonals = fig.axes[-1].lines
+    assert len(diagonals) == 2
+    np.testing.assert_allclose(diagonals[0].get_xydata().mean(axis=0), [0.5, 0.5])
+    np.testing.assert_allclose(diagonals[1].get_xydata().mean(axis=0), [0.5, 0.5])
+
+
 def test_plot_optimizer_paths_draws_one_line_per_path():
     import matplotlib.pyplot as plt
     _, ax = plt.subplots()

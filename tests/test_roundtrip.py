@@ -24,14 +24,18 @@ def scores(rows, assignment):
 
 # (score, max_score) of every sample, as `make demo` prints them. A change in an assignment's
 # tests, points or samples that moves a score must change this table too, on purpose.
+# The maximum counts the 2 points of the written discussion, which a person grades: the
+# reference's model answer waits for them (needs manual grading), the others left it blank (0).
 EXPECTED_SCORES = {
-    "01_perceptron": {"reference": (10, 10), "untouched": (0, 10), "partial": (4, 10)},
-    "02_backprop": {"reference": (20, 20), "untouched": (0, 20), "partial": (11, 20)},
-    "03_conv": {"reference": (20, 20), "untouched": (0, 20), "partial": (6, 20)},
-    "04_mnist": {"reference": (20, 20), "untouched": (0, 20), "partial": (15, 20)},
-    "05_regularization": {"reference": (20, 20), "untouched": (0, 20), "partial": (13, 20)},
-    "06_transfer": {"reference": (20, 20), "untouched": (0, 20), "partial": (14, 20)},
+    "01_perceptron": {"reference": (10, 12), "untouched": (0, 12), "partial": (4, 12)},
+    "02_backprop": {"reference": (23, 25), "untouched": (0, 25), "partial": (11, 25)},
+    "03_conv": {"reference": (20, 22), "untouched": (0, 22), "partial": (6, 22)},
+    "04_mnist": {"reference": (20, 22), "untouched": (0, 22), "partial": (15, 22)},
+    "05_regularization": {"reference": (20, 22), "untouched": (0, 22), "partial": (13, 22)},
+    "06_transfer": {"reference": (20, 22), "untouched": (0, 22), "partial": (14, 22)},
 }
+# Points of written answers waiting for a person, per sample: the reference's only.
+EXPECTED_WAITING = {"reference": 2, "untouched": 0, "partial": 0}
 
 
 def test_every_assignment_has_pinned_scores():
@@ -43,6 +47,35 @@ def test_every_sample_gets_its_exact_score(graded, assignment):
     """reference full marks, untouched 0, partial exactly its pinned score: not merely between."""
     _, rows = graded
     assert scores(rows, assignment) == EXPECTED_SCORES[assignment]
+
+
+@pytest.mark.parametrize("assignment", roundtrip.assignments())
+def test_written_answers_wait_for_manual_grading(graded, assignment):
+    """Through nbgrader's API, as the formgrader lists them: the reference's written discussion
+    needs manual grading (2 points), a blank one was scored 0 by itself; grades.csv and
+    `make demo`'s table say the same."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    root, rows = graded
+    course = CourseDirectory(root=str(root), course_id="dl-image-recognition")  # nbgrader_config
+    api = NbGraderAPI(coursedir=course)
+    listed = {nb["student"]: nb["needs_manual_grade"]
+              for nb in api.get_notebook_submissions(assignment, assignment)}
+    assert listed == {student: points > 0 for student, points in EXPECTED_WAITING.items()}
+    with api.gradebook as gb:
+        for student, points in EXPECTED_WAITING.items():
+            answer = gb.find_grade("discussion", assignment, assignment, student)
+            assert (answer.max_score, answer.needs_manual_grade) == (2, points > 0), student
+            assert answer.auto_score == (None if points else 0), student
+    waiting = {row["student_id"]: row["needs_manual_grade"]
+               for row in rows if row["assignment"] == assignment}
+    assert waiting == EXPECTED_WAITING
+    line = next(line for line in roundtrip.score_table(rows).splitlines()
+                if line.startswith(assignment))
+    assert line.split()[1:] == [f"{score:g}/{top:g}" + ("*" if EXPECTED_WAITING[student] else "")
+                                for student, (score, top) in EXPECTED_SCORES[assignment].items()]
+    assert "needs manual grading" in roundtrip.score_table(rows)
 
 
 def test_every_sample_is_graded_in_the_sandbox(graded):

@@ -148,8 +148,10 @@ def run(root: Path, selected: list[hostile.Case] | None = None) -> dict:
     for case in selected:
         row, honest = rows[(case.name, case.assignment)], rows[(HONEST, case.assignment)]
         score, best = float(row["score"]), float(honest["score"])
+        # the most the autograder gives: written answers wait for a person
+        autograded_max = float(row["max_score"]) - sub.manual_points(case.assignment)
         results.append({"case": case.name, "assignment": case.assignment,
-                        "score": score, "max": float(row["max_score"]), "honest": best,
+                        "score": score, "max": autograded_max, "honest": best,
                         "expected_score": case.score, "status": row["status"],
                         "expected_status": case.status, "note": row["note"],
                         "ok": verdict(case.score, score, best) and row["status"] == case.status})
@@ -157,7 +159,8 @@ def run(root: Path, selected: list[hostile.Case] | None = None) -> dict:
     return {"results": results, "connections": listener.accepted,
             "strays": strays(marker), "files": marker_files(marker, root),
             "gradebook_readable": gradebook_readable(root),
-            "honest_full": all(float(r["score"]) == float(r["max_score"]) for r in honest_rows),
+            "honest_full": all(float(r["score"]) + float(r["needs_manual_grade"])
+                               == float(r["max_score"]) for r in honest_rows),
             "row_keys": [[r["student_id"], r["assignment"]] for r in listed], "log": output}
 
 

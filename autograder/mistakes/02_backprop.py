@@ -151,6 +151,22 @@ ADAM = '''class Adam:
 '''
 
 
+DELTA_RULE = '''def delta_rule(x, d, weights, biases):
+    outputs, states = [x], []  # outputs[i] = x^(i), states[i] = a^(i+1)
+    for W, b in zip(weights, biases):
+        states.append(outputs[-1] @ W + b)
+        outputs.append(sigmoid(states[-1]))
+    delta = (outputs[-1] - d) * sigmoid_grad(states[-1])  # delta^(I)
+    dW, db = [], []
+    for i in reversed(range(len(weights))):
+        dW.insert(0, outputs[i].T @ delta)
+        db.insert(0, delta.sum(axis=0))
+        if i > 0:  # pass delta back through W^(i) and the slope of layer i
+            delta = (delta @ weights[i].T) * sigmoid_grad(states[i - 1])
+    return dW, db
+'''
+
+
 def edit(code: str, *pairs: str) -> str:
     """The reference cell with each (old, new) pair replaced once; old must be there."""
     for old, new in zip(pairs[::2], pairs[1::2]):
@@ -270,6 +286,24 @@ MISTAKES = [
                  "        for key in params:\n            self.t += 1\n"), ("once per call",)),
     Mistake("Adam without the square root of v", "adam",
             edit(ADAM, "np.sqrt(v_hat) + self.eps", "v_hat + self.eps"), ("square root",)),
+    # the delta rule
+    Mistake("delta rule with the output delta's sign flipped (d - y)", "delta_rule",
+            edit(DELTA_RULE, "(outputs[-1] - d)", "(d - outputs[-1])"),
+            ("negative gradient", "not (d - y)")),
+    Mistake("delta rule without the slope at the output layer", "delta_rule",
+            edit(DELTA_RULE, "delta = (outputs[-1] - d) * sigmoid_grad(states[-1])",
+                 "delta = outputs[-1] - d"), ("slope f'(a^(I)) at the output",)),
+    Mistake("delta rule without the slope of the hidden layers", "delta_rule",
+            edit(DELTA_RULE, "delta = (delta @ weights[i].T) * sigmoid_grad(states[i - 1])",
+                 "delta = delta @ weights[i].T"), ("passing delta back through a hidden layer",)),
+    Mistake("delta rule averages over the batch", "delta_rule",
+            edit(DELTA_RULE, "dW.insert(0, outputs[i].T @ delta)",
+                 "dW.insert(0, outputs[i].T @ delta / len(x))",
+                 "db.insert(0, delta.sum(axis=0))", "db.insert(0, delta.mean(axis=0))"),
+            ("divided by the batch size",)),
+    Mistake("delta rule takes the output slope at y instead of a", "delta_rule",
+            edit(DELTA_RULE, "* sigmoid_grad(states[-1])", "* sigmoid_grad(outputs[-1])"),
+            ("not at the output y",)),
 ]
 
 NDITER = '''
@@ -383,6 +417,42 @@ class Adam:
             m += (1 - self.beta1) * (g - m)
             v += (1 - self.beta2) * (g * g - v)
             params[key] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+'''}),
+]
+
+ALTERNATIVES += [
+    Alternative("delta rule sample by sample, the gradients summed over the samples", {
+        "delta_rule": '''
+def delta_rule(x, d, weights, biases):
+    dW = [np.zeros_like(W) for W in weights]
+    db = [np.zeros_like(b) for b in biases]
+    for x_m, d_m in zip(x, d):  # the lecture's sum over the M samples, one at a time
+        layer_outputs, layer_states = [x_m], []
+        for W, b in zip(weights, biases):
+            layer_states.append(layer_outputs[-1] @ W + b)
+            layer_outputs.append(1.0 / (1.0 + np.exp(-layer_states[-1])))
+        slopes = [out * (1.0 - out) for out in layer_outputs[1:]]
+        delta = (layer_outputs[-1] - d_m) * slopes[-1]
+        for i in range(len(weights) - 1, -1, -1):
+            dW[i] += np.outer(layer_outputs[i], delta)
+            db[i] += delta
+            if i:
+                delta = (weights[i] @ delta) * slopes[i - 1]
+    return dW, db
+'''}),
+    Alternative("delta rule with every delta first, then einsum for the gradients", {
+        "delta_rule": '''
+def delta_rule(x, d, weights, biases):
+    xs, zs = [np.asarray(x)], []
+    for W, b in zip(weights, biases):
+        zs.append(np.einsum("nm,mk->nk", xs[-1], W) + b)
+        xs.append(sigmoid(zs[-1]))
+    deltas = [None] * len(weights)
+    deltas[-1] = (xs[-1] - d) * sigmoid_grad(zs[-1])
+    for i in range(len(weights) - 2, -1, -1):
+        deltas[i] = np.einsum("nk,mk->nm", deltas[i + 1], weights[i + 1]) * sigmoid_grad(zs[i])
+    dW = [np.einsum("nm,nk->mk", xs[i], deltas[i]) for i in range(len(weights))]
+    return dW, [delta.sum(axis=0) for delta in deltas]
 '''}),
 ]
 

@@ -43,7 +43,9 @@ def assignments_with_banks() -> list[str]:
 
 def sampled_mutants(assignment: str, count: int, seed: int = 0) -> list[mutation.Mutant]:
     notebook = sub.reference(assignment)
-    found = [m for cell in notebook["cells"] if sub.is_solution(cell)
+    code_cells = [cell for cell in notebook["cells"]  # written answers are graded by hand
+                  if sub.is_solution(cell) and cell["cell_type"] == "code"]
+    found = [m for cell in code_cells
              for m in mutation.mutants(sub.source_of(cell), sub.grade_id(cell))]
     return mutation.sample(found, count, seed)
 
