@@ -364,4 +364,7 @@ EQUIVALENT = {
                                "reads the mask, and it runs after a training forward has set it",
     "early_stopping:98:delete-body-1": "restore() no longer returns the model: the assignment "
                                        "asks only that it load the best weights into the model",
+    "early_stopping:46:return-None": "`return False` made `return None` when an epoch improves: "
+                                     "fit and the test read the answer as a truth value, and "
+                                     "None is false as False is",
 }
