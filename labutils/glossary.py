@@ -29,6 +29,9 @@ from labutils import i18n
 
 CSV_PATH = Path(__file__).with_name("glossary.csv")
 MARKDOWN_PATH = Path(__file__).resolve().parent.parent / "course" / "glossary.md"
+# the Japanese edition's lectures link to glossary.md beside them: the same table, its head in
+# Japanese and the Japanese column first
+JA_MARKDOWN_PATH = MARKDOWN_PATH.parent / "ja" / "glossary.md"
 COLUMNS = ("en", "ja", "topics", "sources_differ")
 VARIANTS = ";"
 FLAG = "⚠"
@@ -146,13 +149,33 @@ MARKDOWN_FLAGGED = """
 """
 
 
-def markdown(all_terms) -> str:
-    """The page ``course/glossary.md``: the table, then every flagged term's note."""
-    rows = [f"| {', '.join(t.en)}{' ' + FLAG if t.flagged else ''} | {', '.join(t.ja)} | "
-            f"{', '.join(map(str, t.topics))} |\n" for t in all_terms]
+JA_MARKDOWN_HEAD = f"""# 用語集 · Glossary
+
+この講義で使う用語と英語の対応を、各回で初めて出てくる順に並べる。{FLAG} の付いた用語は、
+資料によって別の意味で使われているものである。表の下に、この講義でどの意味で使うかを記す。
+
+`labutils/glossary.csv` から `python -m labutils.glossary` で生成している。直すときはこのページ
+ではなく CSV を編集すること。
+
+| 日本語 | English | 回 |
+|---|---|---|
+"""
+
+
+def markdown(all_terms, lang: str = "en") -> str:
+    """The page ``course/glossary.md`` (``lang="ja"``: ``course/ja/glossary.md``): the table,
+    then every flagged term's note."""
+    flag = {True: " " + FLAG, False: ""}
+    rows = [(f"{', '.join(t.en)}{flag[t.flagged]}", ", ".join(t.ja)) for t in all_terms]
+    if lang == "ja":
+        rows = [(ja + flag[t.flagged], en.removesuffix(flag[t.flagged]))
+                for (en, ja), t in zip(rows, all_terms)]
+    table = [f"| {first} | {second} | {', '.join(map(str, t.topics))} |\n"
+             for (first, second), t in zip(rows, all_terms)]
     notes = [f"- **{t.en[0]}** ({t.ja[0]}): {t.sources_differ}\n"
              for t in all_terms if t.flagged]
-    return MARKDOWN_HEAD + "".join(rows) + (MARKDOWN_FLAGGED + "".join(notes) if notes else "")
+    head = JA_MARKDOWN_HEAD if lang == "ja" else MARKDOWN_HEAD
+    return head + "".join(table) + (MARKDOWN_FLAGGED + "".join(notes) if notes else "")
 
 
 def main(argv=None) -> int:
@@ -163,11 +186,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     all_terms = read(CSV_PATH)
     stale = []
-    for path, text in ((CSV_PATH, csv_text(all_terms)), (MARKDOWN_PATH, markdown(all_terms))):
+    for path, text in ((CSV_PATH, csv_text(all_terms)), (MARKDOWN_PATH, markdown(all_terms)),
+                       (JA_MARKDOWN_PATH, markdown(all_terms, "ja"))):
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         stale.append(path)
         if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     for path in stale:
         print(f"{'out of date' if args.check else 'wrote'}: {path}")

@@ -2,9 +2,9 @@
 its prose is Japanese.
 
 The checks apply to the notebooks that declare a translation (``"editions": ["ja"]`` in their
-metadata). Today that is the fixture ``tests/fixtures/bilingual/gradient_descent.ipynb`` only:
-no lecture of course/ declares one yet, so ``test_bilingual_notebooks_are_in_step`` covers the
-lectures as each one is translated, not before.
+metadata): every lecture of course/ (tests/test_layout.py requires it) and the small fixture
+``tests/fixtures/bilingual/gradient_descent.ipynb`` that the tests of ``sync`` and ``check``
+edit.
 """
 
 import shutil

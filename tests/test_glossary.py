@@ -1,10 +1,12 @@
 """labutils.glossary: one CSV, read back exactly, the page students read generated from it, the
 terms the sources use differently flagged."""
 
+import json
+
 import pytest
 
 from conftest import REPO
-from labutils import glossary
+from labutils import edition, glossary
 
 
 def test_the_csv_round_trips(tmp_path):
@@ -25,15 +27,22 @@ def test_a_round_trip_keeps_variants_topics_and_flags(tmp_path):
     assert glossary.read(path) == terms
 
 
-def test_the_page_students_read_is_generated_from_the_csv():
-    page = (REPO / "course" / "glossary.md").read_text(encoding="utf-8")
-    assert page == glossary.markdown(glossary.terms()), (
-        "course/glossary.md is not what labutils/glossary.csv gives: run "
-        "`python -m labutils.glossary`")
+@pytest.mark.parametrize("lang, page", [("en", "course/glossary.md"),
+                                        ("ja", "course/ja/glossary.md")])
+def test_the_page_students_read_is_generated_from_the_csv(lang, page):
+    text = (REPO / page).read_text(encoding="utf-8")
+    assert text == glossary.markdown(glossary.terms(), lang), (
+        f"{page} is not what labutils/glossary.csv gives: run `python -m labutils.glossary`")
+
+
+def test_the_japanese_page_puts_japanese_first():
+    page = glossary.markdown(glossary.terms(), "ja")
+    assert page.startswith("# 用語集") and "| 学習率, 学習係数 | learning rate | 1 |" in page
 
 
 def test_the_check_command_notices_a_stale_page(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(glossary, "MARKDOWN_PATH", tmp_path / "glossary.md")
+    monkeypatch.setattr(glossary, "JA_MARKDOWN_PATH", tmp_path / "ja" / "glossary.md")
     assert glossary.main(["--check"]) == 1 and "out of date" in capsys.readouterr().out
     assert glossary.main([]) == 0
     assert glossary.main(["--check"]) == 0
@@ -92,3 +101,38 @@ def test_most_terms_are_not_flagged():
     flagged = glossary.flagged()
     assert 0 < len(flagged) < len(glossary.terms()) / 10
     assert not glossary.find("learning rate")[0].flagged
+
+
+# ---------------------------------------------------------------- every term is used where taught
+
+LECTURES = sorted((REPO / "course").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _prose(path) -> str:
+    """The markdown of a notebook, lower case, its runs of white space made single spaces."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return " ".join(text.lower().split())
+
+
+def _used(names, text: str) -> bool:
+    """Some name of the term (with or without its bracket) occurs in ``text``."""
+    return any(" ".join(v.lower().split()) in text
+               for name in names for v in {name, name.split(" (")[0]})
+
+
+def test_every_term_is_used_in_the_english_lectures():
+    """The English lectures give each term, in English or as its Japanese in brackets."""
+    prose = " ".join(_prose(path) for path in LECTURES)
+    unused = [t.en[0] for t in glossary.terms() if not _used(t.en + t.ja, prose)]
+    assert not unused, f"glossary terms no English lecture uses: {unused}"
+
+
+def test_every_term_is_used_in_the_japanese_edition():
+    """The Japanese edition uses each term's Japanese name: the glossary is what it speaks."""
+    editions = [edition.edition_path(path, "ja") for path in LECTURES]
+    missing = [p.name for p in editions if not p.exists()]
+    assert not missing, f"lectures without a Japanese edition: {missing}"
+    prose = " ".join(_prose(path) for path in editions)
+    unused = [f"{t.en[0]} ({t.ja[0]})" for t in glossary.terms() if not _used(t.ja, prose)]
+    assert not unused, f"glossary terms the Japanese edition never uses: {unused}"

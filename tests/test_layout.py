@@ -1,6 +1,7 @@
 """The tree shows the course: topic N has one stem x, and every place of a topic uses it.
 
-    course/NN_x.ipynb  source/NN_x/NN_x.ipynb  release/NN_x/NN_x.ipynb  labutils/x.py
+    course/NN_x.ipynb  course/ja/NN_x.ipynb (its Japanese edition, labutils.edition)
+    source/NN_x/NN_x.ipynb  release/NN_x/NN_x.ipynb  labutils/x.py
     tests/test_x.py    autograder/samples/NN_x/partial.py  autograder/mistakes/NN_x.py
     autograder/rubrics/NN_x.md
 
@@ -37,7 +38,7 @@ TOPICS = found_topics()
 def places(topic):
     """The files topic "NN_x" must have."""
     stem = NUMBERED.match(topic).group(2)
-    return [f"course/{topic}.ipynb", f"source/{topic}/{topic}.ipynb",
+    return [f"course/{topic}.ipynb", f"course/ja/{topic}.ipynb", f"source/{topic}/{topic}.ipynb",
             f"release/{topic}/{topic}.ipynb", f"labutils/{stem}.py", f"tests/test_{stem}.py",
             f"autograder/samples/{topic}/partial.py", f"autograder/mistakes/{topic}.py",
             f"autograder/rubrics/{topic}.md"]
