@@ -24,32 +24,47 @@ from pathlib import Path
 
 import numpy as np
 
+from labutils.i18n import say
+
 
 def assert_shape(actual, expected_shape, what: str) -> None:
     """Fail with both shapes named (and a hint when the shape is merely transposed)."""
     shape = np.shape(actual)
     if tuple(shape) == tuple(expected_shape):
         return
-    hint = " (it looks transposed)" if tuple(shape[::-1]) == tuple(expected_shape) else ""
-    raise AssertionError(f"{what} has shape {tuple(shape)}, expected {tuple(expected_shape)}{hint}")
+    hint = (say(" (it looks transposed)", "（転置になっているようだ）")
+            if tuple(shape[::-1]) == tuple(expected_shape) else "")
+    raise AssertionError(say("{what} has shape {shape}, expected {expected}{hint}",
+                             "{what} の形が {shape} になっている。正しくは {expected}{hint}",
+                             what=what, shape=tuple(shape), expected=tuple(expected_shape),
+                             hint=hint))
 
 
 def assert_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1e-8,
                  hint: str = "") -> None:
     """Fail unless ``actual`` matches ``expected`` in shape and value, naming the worst entry."""
     if actual is None:
-        raise AssertionError(f"{what} is None: did the function forget to return its result?")
+        raise AssertionError(_none_message(what))
     assert_shape(actual, np.shape(expected), what)
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     if not np.all(np.isfinite(actual)):
-        raise AssertionError(f"{what} contains nan or inf{'; ' + hint if hint else ''}")
+        raise AssertionError(say("{what} contains nan or inf{hint}",
+                                 "{what} に nan か inf が含まれている{hint}", what=what,
+                                 hint=say("; {hint}", "。{hint}", hint=hint) if hint else ""))
     gap = np.abs(actual - expected) - (atol + rtol * np.abs(expected))
     if np.all(gap <= 0):
         return
     worst = np.unravel_index(np.argmax(gap), gap.shape) if gap.ndim else ()
-    message = (f"{what} is wrong at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, "
-               f"expected {expected[worst]:.6g}")
-    raise AssertionError(message + (f". {hint}" if hint else ""))
+    message = say("{what} is wrong at index {index}: got {got:.6g}, expected {want:.6g}",
+                  "{what} がインデックス {index} で誤っている。得られた値は {got:.6g}、正しくは {want:.6g}",
+                  what=what, index=tuple(int(i) for i in worst), got=actual[worst],
+                  want=expected[worst])
+    raise AssertionError(message + (say(". {hint}", "。{hint}", hint=hint) if hint else ""))
+
+
+def _none_message(what: str) -> str:
+    return say("{what} is None: did the function forget to return its result?",
+               "{what} が None である。関数が結果を return し忘れていないか？", what=what)
 
 
 # ---------------------------------------------------------------- gradient checks and oracles
@@ -65,7 +80,9 @@ def numerical_gradient(f, x, h=1e-5):
     Use float64: with h = 1e-5 in float32 the rounding of f alone is off by ~1e-2.
     """
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"x must be a float array (float64 for checking), got {x.dtype}")
+        raise TypeError(say("x must be a float array (float64 for checking), got {dtype}",
+                            "x は浮動小数点の配列でなければならない（確認には float64）。"
+                            "得られた dtype は {dtype}", dtype=x.dtype))
     grad = np.zeros(x.shape, dtype=x.dtype)
     for index in np.ndindex(x.shape):
         original = x[index]
@@ -269,8 +286,11 @@ def assert_numpy_only(*objects, modules=FORBIDDEN_MODULES) -> None:
     for obj in objects:
         uses = forbidden_uses(obj, modules)
         if uses:
-            raise AssertionError(f"{obj.__qualname__} uses {', '.join(uses)}: write it with "
-                                 f"NumPy only, without {_listed(modules)}")
+            raise AssertionError(say("{name} uses {uses}: write it with NumPy only, without "
+                                     "{modules}",
+                                     "{name} が {uses} を使っている。{modules} を使わず NumPy "
+                                     "だけで書くこと", name=obj.__qualname__,
+                                     uses=", ".join(uses), modules=_listed(modules)))
 
 
 @contextlib.contextmanager
@@ -289,8 +309,11 @@ def numpy_only(what: str, modules=FORBIDDEN_MODULES):
     except ImportError as err:
         if _top_module(err.name) not in modules:
             raise
-        raise AssertionError(f"{what} imports {err.name}: write it with NumPy only, "
-                             f"without {_listed(modules)}") from None
+        raise AssertionError(say("{what} imports {name}: write it with NumPy only, without "
+                                 "{modules}",
+                                 "{what} が {name} を import している。{modules} を使わず NumPy "
+                                 "だけで書くこと", what=what, name=err.name,
+                                 modules=_listed(modules))) from None
     finally:
         for name in modules:
             sys.modules.pop(name, None)
@@ -319,18 +342,23 @@ def _name(klass) -> str:
 def _borrowed(obj, allowed) -> str | None:
     """How obj is labutils' code rather than the notebook's, in a few words; None if it is not."""
     if not isinstance(obj, (types.FunctionType, type)):
-        return f"is a {_name(type(obj))}, not a function or class written in the notebook"
+        return say("is a {kind}, not a function or class written in the notebook",
+                   "は {kind} であり、ノートブックで書いた関数やクラスではない",
+                   kind=_name(type(obj)))
     for klass in obj.__mro__[:-1] if isinstance(obj, type) else [obj]:
         module = klass.__module__ or ""
         if _top_module(module) == REFERENCE_PACKAGE and (
                 klass is obj or not _in_modules(module, allowed)):
-            return f"{'is' if klass is obj else 'inherits from'} {module}.{klass.__qualname__}"
+            where = f"{module}.{klass.__qualname__}"
+            return (say("is {where}", "は {where} そのものである", where=where) if klass is obj
+                    else say("inherits from {where}", "は {where} を継承している", where=where))
     for function in _functions(obj):
         copied = function.__code__.co_filename.startswith(_REFERENCE_DIR)
         if copied and not _in_modules(function.__module__ or "", allowed):
-            return f"runs the code of {function.__module__}.{function.__qualname__}"
+            return say("runs the code of {where}", "は {where} のコードを実行している",
+                       where=f"{function.__module__}.{function.__qualname__}")
     uses = _uses(obj, (REFERENCE_PACKAGE,), allowed)
-    return f"uses {', '.join(uses)}" if uses else None
+    return say("uses {uses}", "は {uses} を使っている", uses=", ".join(uses)) if uses else None
 
 
 def assert_own_code(*objects, what: str = "", allowed=()) -> None:
@@ -347,9 +375,14 @@ def assert_own_code(*objects, what: str = "", allowed=()) -> None:
         problem = _borrowed(obj, allowed)
         if problem:
             name = getattr(obj, "__qualname__", None) or type(obj).__name__
-            extra = f"; of labutils only {_listed(list(allowed))} may be used" if allowed else ""
-            raise AssertionError(f"{name} {problem}: write {what or 'it'} yourself, without "
-                                 f"labutils' reference code{extra}")
+            extra = say("; of labutils only {allowed} may be used",
+                        "。labutils のうち使ってよいのは {allowed} だけである",
+                        allowed=_listed(list(allowed))) if allowed else ""
+            raise AssertionError(say("{name} {problem}: write {what} yourself, without "
+                                     "labutils' reference code{extra}",
+                                     "{name} {problem}。labutils の参照実装を使わずに {what} を"
+                                     "自分で書くこと{extra}", name=name, problem=problem,
+                                     what=what or say("it", "これ"), extra=extra))
 
 
 def _trusted(klass) -> bool:
@@ -371,17 +404,24 @@ def assert_type(actual, expected_types, what: str, hint: str = "") -> None:
     everything, so arrays must hold numbers. `hint` ends the message.
     """
     if actual is None:
-        raise AssertionError(f"{what} is None: did the function forget to return its result?")
+        raise AssertionError(_none_message(what))
     expected = expected_types if isinstance(expected_types, tuple) else (expected_types,)
     names = _listed([_name(klass) for klass in expected])
-    klass, hint = type(actual), f"; {hint}" if hint else ""
+    klass, hint = type(actual), say("; {hint}", "。{hint}", hint=hint) if hint else ""
+    fields = dict(what=what, kind=_name(klass), names=names, hint=hint)
     if not isinstance(actual, expected):
-        raise AssertionError(f"{what} is of type {_name(klass)}, expected {names}{hint}")
+        raise AssertionError(say("{what} is of type {kind}, expected {names}{hint}",
+                                 "{what} の型が {kind} になっている。正しくは {names}{hint}",
+                                 **fields))
     if not all(_trusted(base) for base in klass.__mro__):
-        raise AssertionError(f"{what} is of type {_name(klass)}, a class of your own: return a "
-                             f"plain {names}{hint}")
+        raise AssertionError(say("{what} is of type {kind}, a class of your own: return a "
+                                 "plain {names}{hint}",
+                                 "{what} の型が自作のクラス {kind} になっている。ただの {names} を"
+                                 "返すこと{hint}", **fields))
     if isinstance(actual, np.ndarray) and actual.dtype.kind not in "biufc":
-        raise AssertionError(f"{what} is an array of dtype {actual.dtype}, expected numbers{hint}")
+        raise AssertionError(say("{what} is an array of dtype {dtype}, expected numbers{hint}",
+                                 "{what} は dtype {dtype} の配列である。数値の配列でなければ"
+                                 "ならない{hint}", dtype=actual.dtype, **fields))
 
 
 # ---------------------------------------------------------------- trained models as artifacts
@@ -417,30 +457,43 @@ def load_artifacts(build, folder=ARTIFACT_DIR, state_file=STATE_FILE):
     state_path, metrics_path = folder / state_file, folder / METRICS_FILE
     for path in (state_path, metrics_path):
         if not path.is_file():
-            raise AssertionError(f"no trained model found: {path} is missing. Run the training "
-                                 f"cell, which saves it, and submit the {folder}/ folder too")
+            raise AssertionError(say("no trained model found: {path} is missing. Run the "
+                                     "training cell, which saves it, and submit the {folder}/ "
+                                     "folder too",
+                                     "学習済みモデルが見つからない: {path} がない。これを保存する"
+                                     "学習のセルを実行し、{folder}/ フォルダも一緒に提出すること",
+                                     path=path, folder=folder))
     try:
         state = torch.load(state_path, map_location="cpu", weights_only=True)
     except Exception as err:  # any unreadable file is the same mistake for the student
-        raise AssertionError(f"{state_path} is not a saved state_dict ({type(err).__name__}); "
-                             "save it with torch.save(model.state_dict(), path)") from None
+        raise AssertionError(say("{path} is not a saved state_dict ({error}); save it with "
+                                 "torch.save(model.state_dict(), path)",
+                                 "{path} は保存された state_dict ではない（{error}）。"
+                                 "torch.save(model.state_dict(), path) で保存すること",
+                                 path=state_path, error=type(err).__name__)) from None
     if not isinstance(state, dict):
-        raise AssertionError(f"{state_path} holds a {type(state).__name__}, not a state_dict")
+        raise AssertionError(say("{path} holds a {kind}, not a state_dict",
+                                 "{path} の中身は {kind} であり、state_dict ではない",
+                                 path=state_path, kind=type(state).__name__))
     model = build()
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[:3]
-        raise AssertionError(f"the weights in {state_path} do not fit {build.__name__}(): "
+        raise AssertionError(say("the weights in {path} do not fit {build}(): ",
+                                 "{path} の重みが {build}() に合わない: ", path=state_path,
+                                 build=build.__name__)
                              + " ".join(line.strip() for line in first)) from None
     try:
         metrics = json.loads(metrics_path.read_text())
     except ValueError:
-        raise AssertionError(f"{metrics_path} is not valid JSON") from None
+        raise AssertionError(say("{path} is not valid JSON", "{path} は正しい JSON ではない",
+                                 path=metrics_path)) from None
     accuracy = metrics.get("test_accuracy") if isinstance(metrics, dict) else None
     if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool):
-        raise AssertionError(f"{metrics_path} needs a number under \"test_accuracy\", "
-                             f"got {accuracy!r}")
+        raise AssertionError(say("{path} needs a number under \"test_accuracy\", got {got!r}",
+                                 "{path} の \"test_accuracy\" には数値が必要である。得られた値は "
+                                 "{got!r}", path=metrics_path, got=accuracy))
     return model.eval(), metrics
 
 
@@ -448,13 +501,21 @@ def assert_claim_matches(claimed: float, measured: float, what: str,
                          tolerance: float = 0.005) -> None:
     """Fail unless the accuracy a student's notebook reported is the one the grader measures."""
     if not 0.0 <= claimed <= 1.0:
-        raise AssertionError(f"{what}: the notebook saved {claimed:g}, which is not a fraction "
-                             f"between 0 and 1 (the grader measures {measured:.4f}). Does "
-                             "evaluate() divide by the number of images?")
+        raise AssertionError(say("{what}: the notebook saved {claimed:g}, which is not a "
+                                 "fraction between 0 and 1 (the grader measures {measured:.4f}). "
+                                 "Does evaluate() divide by the number of images?",
+                                 "{what}: ノートブックが保存した値 {claimed:g} は 0 から 1 の間の"
+                                 "割合ではない（採点側の測定値は {measured:.4f}）。evaluate() は"
+                                 "画像の枚数で割っているか？", what=what, claimed=claimed,
+                                 measured=measured))
     if abs(claimed - measured) > tolerance:
-        raise AssertionError(f"{what}: the notebook saved {claimed:.2%}, but the saved model "
-                             f"scores {measured:.2%} when the grader measures it. Is evaluate() "
-                             "right, and were the weights saved after training?")
+        raise AssertionError(say("{what}: the notebook saved {claimed:.2%}, but the saved model "
+                                 "scores {measured:.2%} when the grader measures it. Is "
+                                 "evaluate() right, and were the weights saved after training?",
+                                 "{what}: ノートブックが保存した値は {claimed:.2%} だが、保存された"
+                                 "モデルを採点側で測ると {measured:.2%} である。evaluate() は正しいか、"
+                                 "重みは学習の後に保存したか？", what=what, claimed=claimed,
+                                 measured=measured))
 
 
 def tensors_digest(tensors) -> str:
