@@ -56,7 +56,8 @@ def assert_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
         return
     worst = np.unravel_index(np.argmax(gap), gap.shape) if gap.ndim else ()
     message = say("{what} is wrong at index {index}: got {got:.6g}, expected {want:.6g}",
-                  "{what} がインデックス {index} で誤っている。得られた値は {got:.6g}、正しくは {want:.6g}",
+                  "{what} がインデックス {index} で誤っている。得られた値は {got:.6g}、"
+                  "正しくは {want:.6g}",
                   what=what, index=tuple(int(i) for i in worst), got=actual[worst],
                   want=expected[worst])
     raise AssertionError(message + (say(". {hint}", "。{hint}", hint=hint) if hint else ""))
@@ -513,7 +514,8 @@ def assert_claim_matches(claimed: float, measured: float, what: str,
                                  "scores {measured:.2%} when the grader measures it. Is "
                                  "evaluate() right, and were the weights saved after training?",
                                  "{what}: ノートブックが保存した値は {claimed:.2%} だが、保存された"
-                                 "モデルを採点側で測ると {measured:.2%} である。evaluate() は正しいか、"
+                                 "モデルを採点側で測ると {measured:.2%} である。"
+                                 "evaluate() は正しいか、"
                                  "重みは学習の後に保存したか？", what=what, claimed=claimed,
                                  measured=measured))
 

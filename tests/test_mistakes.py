@@ -71,3 +71,31 @@ def test_mutants_edit_only_what_the_student_writes():
     for m in found:
         assert "return x + 1" in m.code, f"{m.name} edits the given forward"
     assert mutants.solution_lines(code) == {7, 8}
+
+
+@pytest.mark.slow
+def test_a_japanese_class_gets_its_feedback_in_japanese(tmp_path, monkeypatch):
+    """One setting (LABUTILS_LANG, passed by `make grade` to every sandboxed kernel) chooses
+    the language of the messages the feedback shows: a banked mistake graded for a Japanese
+    class is answered in Japanese, naming the mistake with the glossary's word."""
+    from autograder import grade
+    from autograder import submissions as sub
+    from labutils import edition, glossary
+
+    assignment = "01_perceptron"
+    mistake = next(m for m in suite.bank(assignment).MISTAKES if "bias" in m.name)
+    root = tmp_path / "course"
+    sub.new_course(root, [assignment])
+    sub.write_notebook(root / "submitted" / "kenji" / assignment, assignment,
+                       sub.set_cell(sub.reference(assignment), mistake.cell, mistake.code))
+    monkeypatch.setenv("LABUTILS_LANG", "ja")
+    rows = grade.grade_class(root, [assignment], workers=1, feedback=True, log=lambda _: None)
+    assert rows[0]["status"] == "graded" and float(rows[0]["score"]) < 10
+    messages = sub.cell_messages(root, "kenji", assignment)
+    assert messages, "the mistake failed no test cell"
+    for message in messages.values():
+        text = message.split(": ", 1)[1]  # without "AssertionError: "
+        assert edition.native_share(text) > 0.5, f"not Japanese: {message}"
+    assert any(glossary.term("bias", "ja") in m for m in messages.values()), messages
+    html = (root / "feedback" / "kenji" / assignment / f"{assignment}.html").read_text()
+    assert next(iter(messages.values())).split(": ", 1)[1][:20] in html
