@@ -5,8 +5,8 @@
 1. Each page's notebook is executed into OUT/src/ with nbclient: LABUTILS_HEADLESS=1 (widgets
    drawn as figures), the page's language in LABUTILS_LANG, full mode unless --fast
    (LABUTILS_FAST=1), in the folder of its source so that relative paths behave as in
-   JupyterLab. An executed copy is reused while its source, labutils/ and the mode are
-   unchanged (OUT/executed/).
+   JupyterLab. An executed copy is reused while its code cells, labutils/ and the mode are
+   unchanged (OUT/executed/): edited prose is taken from the notebook as it is now.
 2. The pages: every English lecture of course/, and every edition of a notebook that declares
    one (labutils.edition), the fixture of tests/fixtures/bilingual/ included. A page that
    exists in two languages links to the other one under its title.
@@ -64,23 +64,36 @@ def pages() -> list[Page]:
 
 
 def _fingerprint(page: Page, fast: bool) -> str:
-    """What the executed copy depends on: the notebook, labutils, the mode and the language."""
+    """What the outputs depend on: the code cells, labutils, the mode and the language (not
+    the prose: an edited sentence does not re-run a page that trains for minutes)."""
+    import nbformat
+
     sha = hashlib.sha256(f"{fast} {page.lang}".encode())
-    for path in [page.source, *sorted((REPO / "labutils").glob("*.py")),
-                 REPO / "labutils" / "glossary.csv"]:
+    for cell in nbformat.read(page.source, as_version=4).cells:
+        if cell.cell_type == "code":
+            sha.update(f"{cell.id}\n{cell.source}\n".encode())
+    for path in [*sorted((REPO / "labutils").glob("*.py")), REPO / "labutils" / "glossary.csv"]:
         sha.update(path.read_bytes())
     return sha.hexdigest()[:16]
 
 
+def _with_prose_of(executed, source):
+    """The executed notebook with the source's prose: its code cells and outputs are the
+    source's (the fingerprint says so), its markdown cells may have been edited since."""
+    by_id = {cell.id: cell for cell in executed.cells}
+    source.cells = [cell if cell.cell_type != "code" else by_id[cell.id] for cell in source.cells]
+    return source
+
+
 def execute(page: Page, cache: Path, fast: bool):
-    """The page's notebook with its outputs (from the cache when nothing it depends on moved)."""
+    """The page's notebook with its outputs (from the cache when nothing they depend on moved)."""
     import nbformat
     from nbclient import NotebookClient
 
     cached = cache / f"{page.name[:-6]}-{_fingerprint(page, fast)}.ipynb"
-    if cached.exists():
-        return nbformat.read(cached, as_version=4), 0.0
     nb = nbformat.read(page.source, as_version=4)
+    if cached.exists():
+        return _with_prose_of(nbformat.read(cached, as_version=4), nb), 0.0
     env = {"LABUTILS_HEADLESS": "1", "LABUTILS_LANG": page.lang,
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     saved = {name: os.environ.get(name) for name in [*env, "LABUTILS_FAST"]}
@@ -142,16 +155,16 @@ The lectures of the course, executed with their outputs, so that they can be rea
 anything is run. Each page that exists in English and in Japanese links to the other edition
 at its top.
 
-講義ノートブックを実行結果とともに掲載しています。英語版と日本語版の両方がある
-ページには、先頭にもう一方の版へのリンクがあります。
+講義ノートブックを実行結果とともに掲載している。英語版と日本語版の両方がある
+ページには、先頭にもう一方の版へのリンクがある。
 """
 
 
-def build(out: Path, fast: bool, template: str = str(THEME)) -> Path:
+def build(out: Path, fast: bool, template: str = str(THEME), langs=None) -> Path:
     import nbformat
 
     src = out / "src"
-    all_pages = pages()
+    all_pages = [p for p in pages() if langs is None or p.lang in langs]
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
@@ -188,8 +201,10 @@ def main(argv=None) -> int:
     parser.add_argument("--template", default=str(THEME),
                         help="the MyST site template (default: scripts/book_theme; "
                              "'book-theme' is Jupyter Book's own, downloaded at first use)")
+    parser.add_argument("--lang", action="append", choices=sorted(LANGUAGE_NAMES),
+                        help="only the pages in this language (default: every edition)")
     args = parser.parse_args(argv)
-    html = build(args.out.resolve(), args.fast, args.template)
+    html = build(args.out.resolve(), args.fast, args.template, args.lang)
     print(f"[book] the site: {html}/index.html")
     return 0
 

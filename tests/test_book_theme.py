@@ -1,6 +1,7 @@
 """scripts/book_theme/server.py: MyST's AST of a page becomes plain HTML (no browser needed)."""
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -68,3 +69,37 @@ def test_extracted_files_are_served_from_build():
     assert theme.asset("https://numpy.org/x.png") == "https://numpy.org/x.png"
     assert theme.asset("/build/a.png") == "/build/a.png"
     assert theme.asset("a.png") == "/build/a.png"
+
+
+# ---------------------------------------------------------------- the executed pages' cache
+
+_book_spec = importlib.util.spec_from_file_location("build_book",
+                                                    REPO / "scripts" / "build_book.py")
+book = importlib.util.module_from_spec(_book_spec)
+sys.modules["build_book"] = book  # its dataclasses look their module up while it loads
+_book_spec.loader.exec_module(book)
+
+
+def test_edited_prose_reuses_the_executed_outputs(tmp_path):
+    """A page that trains for minutes is not run again for a sentence: the fingerprint reads
+    the code cells only, and a reused page shows the prose as it is now."""
+    import nbformat
+
+    path = tmp_path / "page.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Accuracy: ?", id="prose"),
+                                         nbformat.v4.new_code_cell("print(0.99)", id="code")])
+    nbformat.write(nb, path)
+    page = book.Page(path, "en", "page", "lectures")
+    before = book._fingerprint(page, fast=False)
+    executed = nbformat.read(path, as_version=4)
+    executed.cells[1].outputs = [nbformat.v4.new_output("stream", text="0.99\n")]
+    nb.cells[0].source = "Accuracy: 99 %"
+    nbformat.write(nb, path)
+    assert book._fingerprint(page, fast=False) == before
+    shown = book._with_prose_of(executed, nbformat.read(path, as_version=4))
+    assert shown.cells[0].source == "Accuracy: 99 %"
+    assert shown.cells[1].outputs[0]["text"] == "0.99\n"
+    nb.cells[1].source = "print(0.98)"
+    nbformat.write(nb, path)
+    assert book._fingerprint(page, fast=False) != before
+    assert book._fingerprint(page, fast=True) != book._fingerprint(page, fast=False)
