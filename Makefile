@@ -44,7 +44,7 @@ data: $(STAMP)
 	$(BIN)/python -m labutils.data stage
 
 test: setup lint
-	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source -m "not mutants and not book" \
+	$(HEADLESS) $(FAST) $(BIN)/python -m pytest tests course source -m "not book" \
 	    --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
@@ -53,7 +53,7 @@ lint: setup
 	$(BIN)/ruff check course source --select F
 
 test-unit: setup
-	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser and not mutants and not hub and not book" $(PYTEST_ARGS)
+	$(HEADLESS) $(BIN)/python -m pytest tests -m "not slow and not browser and not hub and not book" $(PYTEST_ARGS)
 
 # The course on a real JupyterHub (tests/test_hub.py): needs root for the Unix users.
 test-hub: setup

@@ -1,10 +1,11 @@
 """The graders graded: every banked mistake loses points with a message that names it, every
 correct alternative gets full marks, and mechanical mutants die (autograder/mistakes/).
 
-Grading the whole bank (the ``report`` fixture: a real `make grade` of about 360 submissions)
-takes longer than the rest of the suite together, so those tests carry the ``mutants`` mark:
-`make mutants` grades the bank and prints the table; `make test` runs the fast tests here."""
-
+`make test` grades, with a real `make grade`, the whole bank, every alternative and the first
+MUTANTS_IN_TEST of each assignment's seeded mutant sample (about 250 submissions, a third of
+the suite's time), and fails when a target is missed. `make mutants` grades the full sample
+of 30 per assignment and prints the table (the note's figures come from it); the sample of
+make test is the start of the same shuffled list, so it is part of that table."""
 
 import pytest
 
@@ -15,9 +16,13 @@ from autograder.mistakes import grade_mistakes as suite
 BANKS = suite.assignments_with_banks()
 
 
+MUTANTS_IN_TEST = 10
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    return suite.run(tmp_path_factory.mktemp("mutants") / "course", BANKS, mutant_count=30)
+    return suite.run(tmp_path_factory.mktemp("mutants") / "course", BANKS,
+                     mutant_count=MUTANTS_IN_TEST)
 
 
 def test_every_bank_replaces_real_solution_cells():
@@ -28,16 +33,22 @@ def test_every_bank_replaces_real_solution_cells():
             assert item["notebook"] != honest["notebook"], item["name"]
 
 
-@pytest.mark.mutants
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", BANKS)
 def test_targets_are_met(report, assignment):
     summary = {assignment: report["summary"][assignment]}
     assert suite.misses(summary) == [], suite.table(report)
 
 
-@pytest.mark.mutants
+@pytest.mark.slow
 def test_the_honest_submissions_pass_every_test(report):
     assert all(r["honest_clean"] for r in report["results"])
+
+
+def test_the_sample_in_make_test_is_part_of_make_mutants_sample():
+    for assignment in BANKS:
+        full = {m.name for m in suite.sampled_mutants(assignment, 30)}
+        assert {m.name for m in suite.sampled_mutants(assignment, MUTANTS_IN_TEST)} <= full
 
 
 def test_mutants_are_single_edits_that_compile():
