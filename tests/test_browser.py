@@ -5,7 +5,7 @@ with Playwright, runs the perceptron notebook, moves one of its widget sliders a
 that the widget's output was redrawn; then opens the nbgrader source of the same lesson
 and checks that nbgrader's JupyterLab extension is loaded in the UI; last, switches
 JupyterLab's language to Japanese (the language pack) and opens the Japanese edition of the
-bilingual fixture notebook.
+first lecture (course/ja/01_perceptron.ipynb) and screenshots it.
 
 Needs ``make setup`` (scripts/install_browser.sh: Debian chromium + ``pip install
 playwright``). When either is missing the test FAILS and says so; set
@@ -520,7 +520,7 @@ def test_nbgrader_extension_in_assignment(request):
 
 # --------------------------------------------------------------------------- JupyterLab in Japanese
 
-JA_NOTEBOOK = "tests/fixtures/bilingual/ja/gradient_descent.ipynb"
+JA_NOTEBOOK = "course/ja/01_perceptron.ipynb"
 TRANSLATION_SETTINGS = "/lab/api/settings/@jupyterlab/translation-extension:plugin"
 
 
@@ -534,7 +534,7 @@ def _put_settings(base_url: str, token: str, path: str, raw: str) -> None:
 
 def test_jupyterlab_in_japanese_opens_the_japanese_edition(request):
     """The language pack is installed, JupyterLab's menus are Japanese once its language is
-    ja_JP, and the Japanese edition of a notebook opens in it (build/browser/04_...png)."""
+    ja_JP, and the Japanese edition of lecture 1 opens in it (build/browser/04_...png)."""
     (base_url, token), page = _fixtures(request, "jupyter_lab", "page")
     languages = _api(base_url, token, "/lab/api/translations")["data"]
     assert "ja_JP" in languages, (
@@ -545,8 +545,9 @@ def test_jupyterlab_in_japanese_opens_the_japanese_edition(request):
         _open_notebook(page, base_url, token, JA_NOTEBOOK)
         menu = page.locator("#jp-menu-panel .lm-MenuBar-item")
         menu.filter(has_text="ファイル").first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
-        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownOutput h1",
-                     has_text="勾配降下法").first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
+        title = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownOutput h1",
+                             has_text="パーセプトロン")
+        title.first.wait_for(state="visible", timeout=UI_TIMEOUT_MS)
         _shot(page, "04_japanese_ui.png")
         labels = [label.strip() for label in menu.all_inner_texts()]
     finally:
