@@ -16,7 +16,9 @@ Two commands (``python -m labutils.edition --help``)::
 
 ``sync`` copies every code cell from the English notebook, keeps each Japanese prose cell (by
 cell id), gives a new English prose cell to the edition as an untranslated copy, and stamps
-each translated cell with a digest of the English text it translates. ``check`` fails when a
+each translated cell with a digest of the English text it translates and each code cell with
+a digest of the code it copied (so a change of the English code is carried over, and an edit
+made in the edition is refused rather than overwritten). ``check`` fails when a
 code cell differs, when the cells differ in number or order, when a prose cell has no Japanese
 text yet, when the English text of a prose cell changed since it was translated, or when less
 than 80 % of the letters of the Japanese prose are Japanese (code spans, formulas, URLs and
@@ -143,6 +145,16 @@ def _translated_cell(english, old):
     return cell
 
 
+def _edited_code(cell, english) -> bool:
+    """The edition's code cell was changed in the edition: its text is not what ``sync`` last
+    wrote into it (a cell without that stamp: not the English text). A change of the English
+    code alone is not an edit; sync carries it over."""
+    if cell.source == english.source:
+        return False
+    written = _stamp(cell).get("code")
+    return written is None or digest(cell.source) != written
+
+
 def sync(source: Path, lang: str, force: bool = False, accept: tuple[str, ...] = ()) -> Path:
     """Write the ``lang`` edition of ``source`` (see the module's docstring) and return its path.
 
@@ -159,7 +171,7 @@ def sync(source: Path, lang: str, force: bool = False, accept: tuple[str, ...] =
             "in the English notebook)"
             for cell in english.cells
             if cell.cell_type == "code" and cell.id in old_cells
-            and old_cells[cell.id].source != cell.source]
+            and _edited_code(old_cells[cell.id], cell)]
     lost += [f"prose cell {cell_id} is translated but its English cell is gone"
              for cell_id, cell in old_cells.items()
              if cell_id not in english_ids and cell.cell_type == "markdown"
@@ -182,6 +194,7 @@ def sync(source: Path, lang: str, force: bool = False, accept: tuple[str, ...] =
             new = copy.deepcopy(cell)
             if new.cell_type == "code":
                 new.outputs, new.execution_count = [], None
+                new.metadata[STAMP] = {"code": digest(cell.source)}
         edition.cells.append(new)
     _write(edition, target)
     return target

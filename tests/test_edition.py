@@ -164,6 +164,20 @@ def test_sync_refuses_to_lose_an_edited_code_cell(tmp_path):
     assert edition.check(source, "ja") == []
 
 
+def test_an_english_code_edit_reaches_the_edition(tmp_path):
+    """Code is written in English only: sync carries a change over without --force, and
+    still refuses when the edition's copy was edited as well."""
+    source = _copy_fixture(tmp_path)
+    _edit(source, "descend", transform=lambda s: s.replace("2 * w", "2.0 * w"))
+    edition.sync(source, "ja")
+    assert _cell(_ja(source), "descend").source == _cell(source, "descend").source
+    assert edition.check(source, "ja") == []
+    _edit(source, "descend", transform=lambda s: s.replace("2.0 * w", "2 * w"))
+    _edit(_ja(source), "descend", transform=lambda s: s + "\n# edited in Japanese")
+    with pytest.raises(edition.EditionError, match="code cell descend was edited"):
+        edition.sync(source, "ja")
+
+
 def test_sync_refuses_to_lose_a_translation_of_a_deleted_cell(tmp_path):
     source = _copy_fixture(tmp_path)
     nb = nbformat.read(source, as_version=4)
