@@ -16,6 +16,7 @@ import matplotlib_fontja  # noqa: F401 (registers IPAex Gothic, the Japanese fon
 import numpy as np
 
 from labutils import backprop, conv, perceptron
+from labutils.i18n import say
 
 # matplotlib_fontja makes IPAex Gothic the only font; English keeps matplotlib's default font
 # (DejaVu Sans) and every character it lacks (kana, kanji) falls back to IPAex Gothic.
@@ -34,12 +35,13 @@ def learning_curves(history, title: str | None = None):
     """Loss and accuracy per epoch, training beside validation, from a ``train.History``."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
     epochs = np.arange(1, history.num_epochs + 1)
-    for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
-        ax.plot(epochs, getattr(history, f"train_{key}"), "o-", label="train")
+    for ax, key, label in ((ax_loss, "loss", say("loss", "損失")),
+                           (ax_acc, "acc", say("accuracy", "正解率"))):
+        ax.plot(epochs, getattr(history, f"train_{key}"), "o-", label=say("train", "訓練データ"))
         val = getattr(history, f"val_{key}")
         if val:
-            ax.plot(epochs[: len(val)], val, "s--", label="validation")
-        ax.set_xlabel("epoch")
+            ax.plot(epochs[: len(val)], val, "s--", label=say("validation", "検証データ"))
+        ax.set_xlabel(say("epoch", "エポック"))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -60,7 +62,7 @@ def confusion_counts(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     return counts
 
 
-def confusion_matrix(y_true, y_pred, class_names=None, title: str = "confusion matrix"):
+def confusion_matrix(y_true, y_pred, class_names=None, title: str | None = None):
     """Heat map of :func:`confusion_counts` with the count written in every cell."""
     names = list(class_names) if class_names is not None else None
     counts = confusion_counts(y_true, y_pred, len(names) if names else None)
@@ -71,13 +73,15 @@ def confusion_matrix(y_true, y_pred, class_names=None, title: str = "confusion m
     ax.set_xticks(ticks, names or ticks, rotation=45 if names else 0,
                   ha="right" if names else "center")
     ax.set_yticks(ticks, names or ticks)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(say("predicted", "予測"))
+    ax.set_ylabel(say("true", "正解"))
     threshold = counts.max() / 2
     for (i, j), n in np.ndenumerate(counts):
         ax.text(j, i, n, ha="center", va="center", fontsize=8,
                 color="white" if n > threshold else "black")
-    ax.set_title(f"{title} (accuracy {np.trace(counts) / max(counts.sum(), 1):.1%})")
+    ax.set_title(say("{title} (accuracy {acc:.1%})", "{title} (正解率 {acc:.1%})",
+                     title=title or say("confusion matrix", "混同行列"),
+                     acc=np.trace(counts) / max(counts.sum(), 1)))
     fig.tight_layout()
     return fig
 
@@ -163,12 +167,16 @@ def xor_no_line(attempts):
         fired = perceptron.perceptron(*perceptron.INPUTS.T, w1, w2, b)
         wrong = perceptron.INPUTS[fired != wanted]
         ax.scatter(*wrong.T, s=260, marker="x", c="red", zorder=4)
-        ax.set_title(f"b={b:+.1f}, w=({w1:+.1f}, {w2:+.1f}): {len(wrong)} wrong", fontsize=9)
+        ax.set_title(say("b={b:+.1f}, w=({w1:+.1f}, {w2:+.1f}): {n} wrong",
+                         "b={b:+.1f}, w=({w1:+.1f}, {w2:+.1f}): {n} 点が誤り",
+                         b=b, w1=w1, w2=w2, n=len(wrong)), fontsize=9)
     last = axes[-1]
     plot_regions(lambda x1, x2: np.zeros_like(x1), wanted, ax=last,
-                 title="the two diagonals cross at (0.5, 0.5)")
-    last.plot([0, 1], [1, 0], "-", color="#1f77b4", lw=2, label="between the 1s")
-    last.plot([0, 1], [0, 1], "k--", lw=2, label="between the 0s")
+                 title=say("the two diagonals cross at (0.5, 0.5)",
+                           "二本の対角線は (0.5, 0.5) で交わる"))
+    last.plot([0, 1], [1, 0], "-", color="#1f77b4", lw=2,
+              label=say("between the 1s", "1 の点を結ぶ"))
+    last.plot([0, 1], [0, 1], "k--", lw=2, label=say("between the 0s", "0 の点を結ぶ"))
     last.scatter([0.5], [0.5], s=80, c="red", zorder=4)
     last.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
@@ -248,11 +256,16 @@ def plot_im2col(ax_input, ax_col, image, fh, fw, stride=1, pad=0, row=0):
     row = int(min(max(row, 0), OH * OW - 1))
     i, j = divmod(row, OW)
     plot_grid(ax_input, np.pad(image, pad), boxes=[(i * stride, j * stride, fh, fw)],
-              title=f"input padded by {pad}: patch at ({i * stride}, {j * stride})")
+              title=say("input padded by {pad}: patch at ({i}, {j})",
+                        "パディング {pad} の入力: ({i}, {j}) の窓", pad=pad, i=i * stride,
+                        j=j * stride))
     if pad:
         _outline(ax_input, pad, pad, *image.shape, color="C0", linewidth=1.5, linestyle="--")
     col = conv.im2col(x, fh, fw, stride, pad)
     plot_grid(ax_col, col, boxes=[(row, 0, 1, fh * fw)], numbers=col.shape[0] <= 16,
-              title=f"im2col: {OH}x{OW} = {OH * OW} rows x {fh * fw} columns\n"
-                    f"row {row} = output position ({i}, {j})")
+              title=say("im2col: {OH}x{OW} = {rows} rows x {cols} columns\n"
+                        "row {row} = output position ({i}, {j})",
+                        "im2col: {OH}x{OW} = {rows} 行 x {cols} 列\n"
+                        "{row} 行目 = 出力の位置 ({i}, {j})",
+                        OH=OH, OW=OW, rows=OH * OW, cols=fh * fw, row=row, i=i, j=j))
     return row, (i, j)

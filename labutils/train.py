@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from labutils.i18n import say
+
 
 def set_seed(seed: int = 0) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA)."""
@@ -124,9 +126,10 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, optimizer, num_epoch
     model.to(device)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     history = History()
-    bar = tqdm(total=num_epochs * len(train_loader), desc="training", disable=not progress)
+    bar = tqdm(total=num_epochs * len(train_loader), desc=say("training", "学習"),
+               disable=not progress)
     for epoch in range(num_epochs):
-        bar.set_description(f"epoch {epoch + 1}/{num_epochs}")
+        bar.set_description(say("epoch {n}/{of}", "エポック {n}/{of}", n=epoch + 1, of=num_epochs))
         metrics = train_one_epoch(model, train_loader, optimizer, loss_fn, device, bar, scheduler)
         val_metrics = None if val_loader is None else evaluate(model, val_loader, loss_fn, device)
         history.record(metrics, val_metrics)
@@ -179,9 +182,9 @@ def fit_numpy(net, optimizer, x, t, x_val=None, t_val=None, *, num_epochs: int,
     rng = np.random.default_rng(seed)
     history = History()
     num_batches = -(-len(x) // batch_size)
-    bar = tqdm(total=num_epochs * num_batches, desc="training", disable=not progress)
+    bar = tqdm(total=num_epochs * num_batches, desc=say("training", "学習"), disable=not progress)
     for epoch in range(num_epochs):
-        bar.set_description(f"epoch {epoch + 1}/{num_epochs}")
+        bar.set_description(say("epoch {n}/{of}", "エポック {n}/{of}", n=epoch + 1, of=num_epochs))
         order, loss_sum, correct = rng.permutation(len(x)), 0.0, 0
         for start in range(0, len(x), batch_size):
             batch = order[start:start + batch_size]

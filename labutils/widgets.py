@@ -93,10 +93,13 @@ def optimizer_race(lr: float = 0.3, steps: int = 30,
         paths = optimizer_paths(lr=lr, names=[name for name, on in racing.items() if on],
                                 steps=steps)
         fig, (ax_path, ax_f) = plt.subplots(1, 2, figsize=(11, 3.8))
-        plot_optimizer_paths(ax_path, paths, title=f"lr = {lr:.3g}, {steps} steps")
+        plot_optimizer_paths(ax_path, paths, title=say("lr = {lr:.3g}, {steps} steps",
+                                                       "学習率 {lr:.3g}、{steps} ステップ",
+                                                       lr=lr, steps=steps))
         for name, path in paths.items():
             ax_f.semilogy(valley(*path.T), color=f"C{list(OPTIMIZERS).index(name)}", label=name)
-        ax_f.set(xlabel="step", ylabel="f(x, y)", title="who gets lowest first")
+        ax_f.set(xlabel=say("step", "ステップ"), ylabel="f(x, y)",
+                 title=say("who gets lowest first", "どれが最初に最も低くなるか"))
         ax_f.grid(alpha=0.3)
         if paths:
             ax_f.legend()
