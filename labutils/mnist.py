@@ -22,8 +22,12 @@ parameters.
 
 from __future__ import annotations
 
+import unicodedata
+
 import torch
 from torch import nn
+
+from labutils.i18n import say
 
 IMAGE_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
@@ -200,16 +204,26 @@ def summary(model: nn.Module, input_shape: tuple[int, ...] = IMAGE_SHAPE) -> lis
     return rows
 
 
+def _fit(text: str, columns: int, right: bool = False) -> str:
+    """``text`` padded to ``columns`` on screen, a Japanese character taking two."""
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
+    padding = " " * max(0, columns - len(text) - wide)
+    return padding + text if right else text + padding
+
+
 def format_summary(rows: list[dict]) -> str:
     """The rows of ``summary`` as a text table with totals, like Keras' model.summary()."""
     width = max([len(row["layer"]) for row in rows] + [5]) + 2
-    lines = [f"{'layer':<{width}}{'output shape':>18}{'parameters':>14}", "-" * (width + 32)]
+    lines = [_fit(say("layer", "層"), width) + _fit(say("output shape", "出力の形"), 18, True)
+             + _fit(say("parameters", "パラメータ数"), 14, True), "-" * (width + 32)]
     for row in rows:
         shape = "x".join(map(str, row["output"]))
         lines.append(f"{row['layer']:<{width}}{shape:>18}{row['parameters']:>14,}")
     total = sum(row["parameters"] for row in rows)
     trainable = sum(row["trainable"] for row in rows)
-    lines += ["-" * (width + 32), f"total parameters: {total:,}",
-              f"trainable parameters: {trainable:,}",
-              f"non-trainable parameters: {total - trainable:,}"]
+    lines += ["-" * (width + 32),
+              say("total parameters: {n:,}", "パラメータの総数: {n:,}", n=total),
+              say("trainable parameters: {n:,}", "学習するパラメータ: {n:,}", n=trainable),
+              say("non-trainable parameters: {n:,}", "学習しないパラメータ: {n:,}",
+                  n=total - trainable)]
     return "\n".join(lines)
