@@ -457,4 +457,11 @@ def delta_rule(x, d, weights, biases):
 ]
 
 # Mechanical mutants no test can tell from the reference, with the reason.
-EQUIVALENT = {}
+EQUIVALENT = {
+    "cross_entropy:0:delete-body-0": "drops `t = np.asarray(t)`: the assignment hands t over as an "
+                                     "array (one-hot (N, C) or labels (N,)), on which np.asarray "
+                                     "changes nothing",
+    "cross_entropy:53:1e-07->2e-07": "the constant inside the log is the student's to choose (\"a "
+                                     "tiny constant such as 1e-7\"): 2e-7 moves the loss by about "
+                                     "1e-7, well inside what any such choice must be allowed",
+}

@@ -326,4 +326,9 @@ EQUIVALENT = {
                             "the same as -1",
     "average_pooling:92:1->2": "reshape(-2, pool_h * pool_w): NumPy reads any negative size as "
                                "'the rest', the same as -1",
+    "convolution:153:1->2": "dout2 = ....reshape(-2, FN): NumPy reads any negative size as 'the "
+                            "rest', the same as -1",
+    "average_pooling:149:swap-args": "dcol.reshape(C * window, -1) for (-1, C * window): the same "
+                                     "numbers in the same order, and col2im reads col only through "
+                                     "col.reshape(N, OH, OW, C, fh, fw)",
 }
