@@ -165,13 +165,12 @@ JA_MARKDOWN_HEAD = f"""# 用語集 · Glossary
 def markdown(all_terms, lang: str = "en") -> str:
     """The page ``course/glossary.md`` (``lang="ja"``: ``course/ja/glossary.md``): the table,
     then every flagged term's note."""
-    flag = {True: " " + FLAG, False: ""}
-    rows = [(f"{', '.join(t.en)}{flag[t.flagged]}", ", ".join(t.ja)) for t in all_terms]
-    if lang == "ja":
-        rows = [(ja + flag[t.flagged], en.removesuffix(flag[t.flagged]))
-                for (en, ja), t in zip(rows, all_terms)]
-    table = [f"| {first} | {second} | {', '.join(map(str, t.topics))} |\n"
-             for (first, second), t in zip(rows, all_terms)]
+    table = []
+    for t in all_terms:
+        first, second = (t.ja, t.en) if lang == "ja" else (t.en, t.ja)
+        flag = f" {FLAG}" if t.flagged else ""
+        table.append(f"| {', '.join(first)}{flag} | {', '.join(second)} | "
+                     f"{', '.join(map(str, t.topics))} |\n")
     notes = [f"- **{t.en[0]}** ({t.ja[0]}): {t.sources_differ}\n"
              for t in all_terms if t.flagged]
     head = JA_MARKDOWN_HEAD if lang == "ja" else MARKDOWN_HEAD

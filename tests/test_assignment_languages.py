@@ -18,11 +18,11 @@ hidden tests included) that release/ is generated from.
 """
 
 import ast
-import json
 import re
 
 import pytest
 
+from autograder import submissions as sub
 from conftest import REPO
 from labutils import edition
 
@@ -41,18 +41,10 @@ MESSAGE_POSITION = {"AssertionError": 0, "ValueError": 0, "TypeError": 0, "asser
 WORDS = re.compile(r"[A-Za-z]{2,}[ ,;:]+[A-Za-z]{2,}")
 
 
-def _notebook(folder):
-    return json.loads((folder / f"{folder.name}.ipynb").read_text(encoding="utf-8"))
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def _instruction_cells(folder):
     """The markdown cells a student reads (not the answer cells the student writes in)."""
-    return [cell for cell in _notebook(folder)["cells"]
-            if cell["cell_type"] == "markdown" and not _nbgrader(cell).get("solution")]
+    return [cell for cell in sub.reference(folder.name)["cells"]
+            if cell["cell_type"] == "markdown" and not sub.is_solution(cell)]
 
 
 @pytest.mark.parametrize("folder", ASSIGNMENTS, ids=lambda p: p.name)
@@ -131,9 +123,9 @@ def test_the_scanner_tells_one_language_from_two():
 def test_every_check_message_exists_in_both_languages(folder):
     """In the cells the course wrote: tests, set-up, helpers (not the student's answer cells,
     whose code is the student's and must not need labutils)."""
-    problems = [f"{_nbgrader(cell).get('grade_id', '?')}: {line}"
-                for cell in _notebook(folder)["cells"]
-                if cell["cell_type"] == "code" and not _nbgrader(cell).get("solution")
+    problems = [f"{sub.grade_id(cell) or '?'}: {line}"
+                for cell in sub.reference(folder.name)["cells"]
+                if cell["cell_type"] == "code" and not sub.is_solution(cell)
                 for line in one_language_messages("".join(cell["source"]))]
     assert not problems, (f"{folder.name}: messages in one language only (write them with "
                           "labutils.i18n.say):\n" + "\n".join(problems))
