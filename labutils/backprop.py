@@ -339,6 +339,19 @@ class MultiLayerNet:
 # any state is kept per key. The formulas are torch.optim's; the docstrings note differences.
 
 
+def flush_subnormals(state):
+    """Set the subnormal numbers of `state` (nonzero, below its dtype's smallest normal number,
+    about 1.2e-38 in float32) to 0, in place.
+
+    An optimizer's running average decays geometrically while its gradient stays 0 (the weights
+    of a unit that never fires), and sinks into that range after some hundreds of steps. A CPU
+    computes with subnormal numbers many times slower (a float32 multiply about 9x here, and a
+    SimpleConvNet epoch slowed by a fifth). A step that small moves no weight: it is far below
+    the weight's rounding, so flushing changes nothing but the time.
+    """
+    state[np.abs(state) < np.finfo(state.dtype).tiny] = 0
+
+
 class SGD:
     """p <- p - lr g. Same as torch.optim.SGD(lr=lr)."""
 
@@ -365,6 +378,7 @@ class Momentum:
             v = self.v.setdefault(key, np.zeros_like(params[key]))
             v *= self.momentum
             v -= self.lr * grads[key]
+            flush_subnormals(v)
             params[key] += v
 
 
@@ -400,6 +414,7 @@ class RMSProp:
             s = self.s.setdefault(key, np.zeros_like(params[key]))
             s *= self.decay_rate
             s += (1.0 - self.decay_rate) * grads[key] ** 2
+            flush_subnormals(s)
             params[key] -= self.lr * grads[key] / (np.sqrt(s) + self.eps)
 
 
@@ -425,6 +440,8 @@ class Adam:
             m += (1.0 - self.beta1) * grads[key]
             v *= self.beta2
             v += (1.0 - self.beta2) * grads[key] ** 2
+            flush_subnormals(m)
+            flush_subnormals(v)
             m_hat = m / (1.0 - self.beta1 ** self.t)
             v_hat = v / (1.0 - self.beta2 ** self.t)
             params[key] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)

@@ -11,7 +11,8 @@ reference to read beside the lecture. What the lecture builds, in order:
   back onto the image;
 * the layers ``Convolution``, ``MaxPooling`` and ``AveragePooling`` with the same
   ``forward``/``backward`` contract as ``labutils.backprop`` (gradients kept as ``dW``, ``db``);
-* ``SimpleConvNet``: Conv - ReLU - Pool - Affine - ReLU - Affine - SoftmaxWithLoss.
+* ``SimpleConvNet``: Conv - ReLU - Pool - Affine - ReLU - Affine - SoftmaxWithLoss (its layers
+  run the pooling before the ReLU: the two commute, see the class).
 
 The tuned convolution (threads, chunks, reused buffers) is ``labutils.conv_engine``, tested
 equal to ``Convolution``; the lecture's figures are drawn by ``labutils.plots``.
@@ -326,6 +327,12 @@ class AveragePooling(_Pooling):
 class SimpleConvNet:
     """Conv - ReLU - MaxPool(2x2, stride 2) - Affine - ReLU - Affine - SoftmaxWithLoss.
 
+    ``layers`` holds the first three in the order Conv, MaxPool, ReLU: max pooling and ReLU
+    commute. The largest of four numbers, clipped at 0, is the largest of the four clipped
+    numbers, and backward the gradient reaches the same input (the window's first maximum when
+    that maximum is positive, no input otherwise). Pooling first clips a quarter as many numbers;
+    tests/test_conv_engine.py checks that both orders give the same loss and gradients.
+
     input_dim: (C, H, W) of one image. params: {'W1': (filter_num, C, filter_size, filter_size),
     'b1': (filter_num,), 'W2': (filter_num*PH*PW, hidden_size), 'b2': (hidden_size,),
     'W3': (hidden_size, output_size), 'b3': (output_size,)} in `dtype`, shared by reference with
@@ -357,12 +364,14 @@ class SimpleConvNet:
         }
         # the tuned engine computes what Convolution and MaxPooling do, faster
         # (tests/test_conv_engine.py); the first layer has no use for the images' gradient
-        from labutils.conv_engine import FastConvolution, FastMaxPooling
+        from labutils.conv_engine import FastConvolution, FastMaxPooling, keep_freed_memory
+
+        keep_freed_memory()  # a step's arrays of many MB: reuse memory, not fresh pages
 
         p = self.params
         first = FastConvolution(p["W1"], p["b1"], stride, pad)
         first.input_grad = False
-        self.layers = [first, ReLU(), FastMaxPooling(2, 2, stride=2),
+        self.layers = [first, FastMaxPooling(2, 2, stride=2), ReLU(),
                        Affine(p["W2"], p["b2"]), ReLU(),
                        Affine(p["W3"], p["b3"])]
         self.last_layer = SoftmaxWithLoss()

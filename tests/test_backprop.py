@@ -403,6 +403,45 @@ def test_optimizer_matches_torch_optim_over_several_steps(name):
         np.testing.assert_allclose(params[key], p.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+def subnormal_count(a):
+    return int(np.sum((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)))
+
+
+def test_flush_subnormals_zeroes_only_the_subnormal_numbers():
+    tiny = np.finfo(np.float32).tiny
+    state = np.array([tiny / 4, -tiny / 1024, tiny, -2 * tiny, 0.0, 1.5], dtype=np.float32)
+    bp.flush_subnormals(state)
+    np.testing.assert_array_equal(state, np.array([0, 0, tiny, -2 * tiny, 0, 1.5], np.float32))
+
+
+@pytest.mark.parametrize("name", ["Momentum", "RMSProp", "Adam"])
+def test_the_state_of_a_silent_weight_decays_without_subnormals_and_moves_nothing(name):
+    """One gradient, then 1,500 zero gradients (a unit that stopped firing), in float32: the
+    decaying state never holds a subnormal number (slow on CPUs), and the weights end exactly
+    where an optimizer that keeps the subnormals puts them."""
+    def run(flush):
+        optimizer = OPTIMIZERS[name][0]()
+        params = {"w": np.linspace(-1, 1, 7, dtype=np.float32)}
+        grads = {"w": np.linspace(0.5, -0.5, 7, dtype=np.float32)}
+        subnormals = 0
+        with pytest.MonkeyPatch.context() as patch:
+            if not flush:
+                patch.setattr(bp, "flush_subnormals", lambda state: None)
+            for step in range(1500):
+                optimizer.update(params, grads)
+                grads = {"w": np.zeros(7, dtype=np.float32)}
+                states = [getattr(optimizer, attr) for attr in ("v", "s", "m")
+                          if hasattr(optimizer, attr)]
+                subnormals += sum(subnormal_count(state["w"]) for state in states)
+        return params["w"], subnormals
+
+    flushed, subnormals = run(flush=True)
+    kept, kept_subnormals = run(flush=False)
+    assert subnormals == 0
+    assert kept_subnormals > 0  # the case is real: without the flush the state goes subnormal
+    np.testing.assert_array_equal(flushed, kept)
+
+
 def test_adam_first_step_is_about_lr_thanks_to_bias_correction():
     params = {"w": np.array([1.0, -2.0, 3.0])}
     bp.Adam(lr=0.001).update(params, {"w": np.array([0.5, -10.0, 1e-3])})

@@ -4,14 +4,15 @@ The reference (labutils.conv.Convolution) is itself tested against torch in test
 FastConvolution is compared with it on the same inputs, forward and backward, over shapes with
 strides and padding, both chunk orders of dx, threads, and reused work arrays. float64, so the
 two differ only by the order of the sums. FastMaxPooling is compared with conv.MaxPooling the
-same way (bit for bit: max pooling adds nothing up).
+same way (bit for bit: max pooling adds nothing up), and SimpleConvNet's order of pooling and
+ReLU with the lecture's.
 """
 
 import numpy as np
 import pytest
 import torch.nn.functional as F
 
-from labutils import conv
+from labutils import backprop, conv
 from labutils.conv_engine import FastConvolution, FastMaxPooling
 from labutils.grading import random_array, torch_gradients
 
@@ -121,24 +122,61 @@ def test_without_input_grad_only_dx_is_skipped():
     np.testing.assert_allclose(engine.db, reference.db, **TIGHT)
 
 
-# (N, C, H, W), pool_h, pool_w, stride, pad: the network's pool, odd sizes, overlap, padding
-POOLS = [((6, 3, 8, 8), 2, 2, 2, 0), ((5, 2, 7, 9), 3, 3, 2, 1), ((4, 1, 6, 6), 3, 2, 1, 0)]
+# (N, C, H, W), pool_h, pool_w, stride, pad. Tiling (stride = pool size, no padding): the
+# network's pool, a 3x3 pool on a non-square image. Others run MaxPooling's code:
+# overlap and padding, a non-square pool, a 1x1 pool.
+POOLS = [((6, 3, 8, 8), 2, 2, 2, 0), ((3, 2, 9, 12), 3, 3, 3, 0),
+         ((5, 2, 7, 9), 3, 3, 2, 1), ((4, 1, 6, 6), 3, 2, 1, 0), ((2, 2, 5, 5), 1, 1, 1, 0)]
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
 @pytest.mark.parametrize("x_shape, pool_h, pool_w, stride, pad", POOLS)
-def test_max_pooling_in_parts_equals_the_reference(x_shape, pool_h, pool_w, stride, pad, threads):
-    """out, arg_max and dx of FastMaxPooling are MaxPooling's, ties included (rounded inputs
-    make equal maxima in a window), whatever the number of parts."""
-    x = np.round(random_array(0, x_shape) * 2) / 2
+def test_max_pooling_equals_the_reference(x_shape, pool_h, pool_w, stride, pad, layout):
+    """out and dx of FastMaxPooling are MaxPooling's bit for bit, ties included (rounded inputs
+    make equal maxima in a window), in any memory layout of x and dout."""
+    x = np.round(random_array(0, x_shape, layout) * 2) / 2
     reference = conv.MaxPooling(pool_h, pool_w, stride, pad)
     engine = FastMaxPooling(pool_h, pool_w, stride, pad)
-    engine.threads, engine.PARALLEL_BYTES = threads, 0
     out = reference.forward(x)
     np.testing.assert_array_equal(engine.forward(x), out)
-    np.testing.assert_array_equal(engine.arg_max, reference.arg_max)
-    dout = random_array(1, out.shape)
-    np.testing.assert_array_equal(engine.backward(dout), reference.backward(dout))
+    dout = random_array(1, out.shape, layout)
+    dx = engine.backward(dout)
+    assert dx.shape == x.shape and dx.dtype == dout.dtype
+    np.testing.assert_array_equal(dx, reference.backward(dout))
+
+
+def test_max_pooling_keeps_the_layout_of_a_convolution_output():
+    """Fed a convolution's output (a transposed view), the pooling returns out and dx laid out
+    the same way: the ReLU and the convolution's backward then read them in memory order."""
+    W, b = random_array(1, (4, 2, 3, 3)), random_array(2, (4,))
+    maps = FastConvolution(W, b).forward(random_array(0, (3, 2, 10, 10)))
+    pool = FastMaxPooling(2, 2)
+    out = pool.forward(maps)
+    dx = pool.backward(random_array(3, out.shape))
+    in_memory_order = [np.argsort(a.strides)[::-1].tolist() for a in (maps, out, dx)]
+    assert in_memory_order[0] == in_memory_order[1] == in_memory_order[2] != [0, 1, 2, 3]
+
+
+def lecture_order(net):
+    """net's layers in the lecture's order Conv - ReLU - MaxPool - ..., the pooling the
+    reference's, the other layers net's own."""
+    return [net.layers[0], backprop.ReLU(), conv.MaxPooling(2, 2)] + net.layers[3:]
+
+
+def test_simple_conv_net_pools_before_the_relu_with_the_same_loss_and_gradients():
+    """Pooling first, then ReLU (the network's order) gives exactly the loss and gradients of
+    the lecture's ReLU, then pooling: on digit-like inputs with many zeros, so that whole
+    windows are negative or tied."""
+    net = conv.SimpleConvNet(input_dim=(1, 10, 10), filter_num=4, filter_size=3, hidden_size=6,
+                             weight_init_std="he", dtype=np.float64)
+    x = np.maximum(np.round(random_array(0, (5, 1, 10, 10)), 1), 0)
+    t = np.arange(5) % 10
+    want_loss, want = net.loss(x, t), net.gradient(x, t)
+    net.layers = lecture_order(net)
+    got_loss, got = net.loss(x, t), net.gradient(x, t)
+    assert got_loss == want_loss
+    for key in want:
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
 
 
 def test_simple_conv_net_runs_on_the_engine():
@@ -146,5 +184,5 @@ def test_simple_conv_net_runs_on_the_engine():
     bench/ times); its first layer skips the images' gradient, which nothing reads."""
     net = conv.SimpleConvNet(input_dim=(1, 8, 8), filter_num=2, filter_size=3, hidden_size=4)
     assert type(net.layers[0]) is FastConvolution and not net.layers[0].input_grad
-    assert type(net.layers[2]) is FastMaxPooling
+    assert type(net.layers[1]) is FastMaxPooling and type(net.layers[2]) is backprop.ReLU
     assert net.layers[0].W is net.params["W1"] and net.layers[0].b is net.params["b1"]

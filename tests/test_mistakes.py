@@ -2,7 +2,7 @@
 correct alternative gets full marks, and mechanical mutants die (autograder/mistakes/).
 
 `make test` grades, with a real `make grade`, the whole bank, every alternative and the first
-MUTANTS_IN_TEST of each assignment's seeded mutant sample (about 250 submissions, a third of
+MUTANTS_IN_TEST of each assignment's seeded mutant sample (218 submissions, about half of
 the suite's time), and fails when a target is missed. `make mutants` grades the full sample
 of 30 per assignment and prints the table (the note's figures come from it); the sample of
 make test is the start of the same shuffled list, so it is part of that table."""
@@ -16,7 +16,9 @@ from autograder.mistakes import grade_mistakes as suite
 BANKS = suite.assignments_with_banks()
 
 
-MUTANTS_IN_TEST = 10
+# 6 per assignment (36 in all) keep the kill-rate target enforced; each more adds 6
+# submissions, about 30 s of the fresh-clone CI's 45 minutes
+MUTANTS_IN_TEST = 6
 
 
 @pytest.fixture(scope="module")
