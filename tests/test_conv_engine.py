@@ -8,12 +8,14 @@ same way (bit for bit: max pooling adds nothing up), and SimpleConvNet's order o
 ReLU with the lecture's.
 """
 
+import platform
+
 import numpy as np
 import pytest
 import torch.nn.functional as F
 
 from labutils import backprop, conv
-from labutils.conv_engine import FastConvolution, FastMaxPooling
+from labutils.conv_engine import FastConvolution, FastMaxPooling, keep_freed_memory
 from labutils.grading import random_array, torch_gradients
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
@@ -186,3 +188,9 @@ def test_simple_conv_net_runs_on_the_engine():
     assert type(net.layers[0]) is FastConvolution and not net.layers[0].input_grad
     assert type(net.layers[1]) is FastMaxPooling and type(net.layers[2]) is backprop.ReLU
     assert net.layers[0].W is net.params["W1"] and net.layers[0].b is net.params["b1"]
+
+
+def test_keep_freed_memory_takes_effect_exactly_on_glibc():
+    """mallopt takes both settings where the C library is glibc (Linux: the hub, CI), and
+    elsewhere the call changes nothing and says so."""
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
