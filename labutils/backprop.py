@@ -344,10 +344,11 @@ def flush_subnormals(state):
     about 1.2e-38 in float32) to 0, in place.
 
     An optimizer's running average decays geometrically while its gradient stays 0 (the weights
-    of a unit that never fires), and sinks into that range after some hundreds of steps. A CPU
-    computes with subnormal numbers many times slower (a float32 multiply about 9x here, and a
-    SimpleConvNet epoch slowed by a fifth). A step that small moves no weight: it is far below
-    the weight's rounding, so flushing changes nothing but the time.
+    of a unit that never fires), and sinks into that range after some hundreds of steps (in a
+    SimpleConvNet on MNIST, 186,379 numbers of Adam's m by step 800). A CPU computes with
+    subnormal numbers many times slower: a float32 multiply of an array with 46 % of them took
+    9x as long here. A step that small moves no weight: it is far below the weight's rounding,
+    so flushing changes nothing but the time.
     """
     state[np.abs(state) < np.finfo(state.dtype).tiny] = 0
 
