@@ -39,7 +39,7 @@ def keep_freed_memory(mmap_threshold=32 * 2**20, trim_threshold=256 * 2**20):
 
     A training step makes and frees arrays of several MB. With glibc's defaults such arrays
     come fresh from the kernel each time, and every page is faulted in and zeroed again: about
-    1,200 page faults per SimpleConvNet step of 100 images. In one A/B run of 600 steps the
+    1,150 page faults per SimpleConvNet step of 100 images. In one A/B run of 600 steps the
     process had 828,405 faults without this call and 138,347 with it (mostly from loading the
     data), and the median step time was about a sixth lower. Arrays below mmap_threshold come from
     the heap, and up to trim_threshold bytes of freed heap stay in the process. Returns False
